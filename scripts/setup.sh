@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what gridmap needs on Debian bookworm, idempotently: only missing packages are fetched.
+# Usage: scripts/setup.sh [build|test|web]   (build = compile + run deps; test adds gdal-bin etc.)
+set -euo pipefail
+need="${1:-build}"
+
+pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang)
+if [ "$need" = test ] || [ "$need" = web ]; then
+  pkgs+=(gdal-bin fonts-noto-cjk chromium)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  # apt-get update only when the package lists are older than a day or missing.
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then
+    $SUDO apt-get update -qq
+  fi
+  # Debian's postgresql-common would create and start a system cluster; we run our own private one.
+  if [ ! -e /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf; then
+    $SUDO mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' | $SUDO tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node dependencies of the web pages (MapLibre GL JS, playwright-core), only when the lock changed.
+if [ -f web/package-lock.json ]; then
+  stamp=web/node_modules/.gridmap-lock
+  if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    cp web/package-lock.json "$stamp"
+  fi
+fi

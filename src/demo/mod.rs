@@ -1,0 +1,6 @@
+//! The demo deployment: generated deterministically (`generate`), written to and read from
+//! `data/demo/` (`files`). Geometry and people are synthetic; codes and names are real.
+pub mod files;
+pub mod generate;
+pub mod lattice;
+pub mod people;

@@ -1,0 +1,55 @@
+//! Synthetic names, phone numbers and categories for the demo. Fictional by construction: phone
+//! numbers all fall in the 199-0000 block, and no name is taken from a real register.
+
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "肖", "田", "董", "袁", "潘", "蒋", "蔡", "余", "杜", "叶", "程", "魏", "苏", "吕", "丁", "任",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀", "英", "华", "慧", "建", "国", "平", "红", "文", "辉", "玲", "桂", "兰", "志", "林",
+    "刚", "海", "云", "凤", "德", "福", "荣", "春", "忠", "琴", "燕", "波", "鹏", "江", "茂", "菊",
+];
+
+pub fn name(rng: &mut ChaCha8Rng) -> String {
+    let surname = SURNAMES.choose(rng).copied().unwrap_or("王");
+    let first = GIVEN.choose(rng).copied().unwrap_or("明");
+    if rng.random_bool(0.25) {
+        return format!("{surname}{first}");
+    }
+    let second = GIVEN.choose(rng).copied().unwrap_or("华");
+    format!("{surname}{first}{second}")
+}
+
+/// A mobile number in the fictional 199-0000-xxxx block.
+pub fn mobile(rng: &mut ChaCha8Rng) -> String {
+    format!("1990000{:04}", rng.random_range(0..10_000))
+}
+
+/// Household categories with their rough frequencies; some are sensitive (DESIGN.md §1), which
+/// is why the demo has them: privacy tests need something to protect.
+pub fn household_categories(rng: &mut ChaCha8Rng, urban: bool) -> Vec<&'static str> {
+    let mut categories = vec![if urban && rng.random_bool(0.12) {
+        "流动人口"
+    } else {
+        "常住"
+    }];
+    for (category, p) in [
+        ("空巢老人", if urban { 0.04 } else { 0.10 }),
+        ("低保", 0.03),
+        ("残疾", 0.02),
+        ("困难家庭", 0.02),
+        ("社区矫正", 0.003),
+        ("刑释人员", 0.003),
+    ] {
+        if rng.random_bool(p) {
+            categories.push(category);
+        }
+    }
+    categories
+}

@@ -1,0 +1,4 @@
+//! Domain types and rules: pure values, no I/O.
+pub mod cell;
+pub mod code;
+pub mod role;

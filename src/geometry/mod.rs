@@ -1,0 +1,3 @@
+//! Pure geometry: no I/O, no database. Everything here works on `geo-types` values.
+pub mod dissolve;
+pub mod shared_edges;

@@ -1,0 +1,106 @@
+//! Public endpoints: health and the cells of the atlas. Only public fields leave here.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::code::{CellCode, check_level};
+use crate::store::{self, cells};
+
+/// `GET /health`: 200 with the current revision, or 503 when the database does not answer.
+pub async fn health(State(state): State<AppState>) -> Response {
+    let probe = async {
+        let client = state.pool.get().await.map_err(store::StoreError::from)?;
+        store::current_revision(&client).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
+        Ok(Ok(revision)) => {
+            Json(json!({"status": "ok", "revision": revision, "database": "ok"})).into_response()
+        }
+        Ok(Err(e)) => unavailable(e.to_string()),
+        Err(_) => unavailable("timed out after 5 s".into()),
+    }
+}
+
+fn unavailable(reason: String) -> Response {
+    tracing::warn!("health check failed: {reason}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(
+            json!({"status": "unavailable", "revision": null, "database": "unavailable",
+                    "error": {"code": "database_unavailable", "message": reason, "details": null}}),
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/cells?level=&parent=&as_of=` → a GeoJSON FeatureCollection.
+pub async fn list_cells(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut filter = cells::CellFilter::default();
+    for (key, value) in &query {
+        match key.as_str() {
+            "level" => {
+                let n: i64 = value.parse().map_err(|_| {
+                    ApiError::bad_field(
+                        "level",
+                        format!("level must be an integer 0-4, got {value:?}"),
+                    )
+                })?;
+                let level =
+                    check_level(n).map_err(|e| ApiError::bad_field("level", e.to_string()))?;
+                filter.level = Some(level as i16);
+            }
+            "parent" => {
+                let code = CellCode::parse(value)
+                    .map_err(|e| ApiError::bad_field("parent", e.to_string()))?;
+                filter.parent = Some(code.to_string());
+            }
+            "as_of" => filter.as_of = Some(parse_revision(value)?),
+            other => {
+                return Err(ApiError::bad_field(
+                    other,
+                    format!("unknown query parameter {other:?}; use level, parent, as_of"),
+                ));
+            }
+        }
+    }
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let features = cells::list_features(&client, &filter).await?;
+    Ok(Json(
+        json!({"type": "FeatureCollection", "features": features}),
+    ))
+}
+
+/// `GET /api/v1/cells/{code}` → one GeoJSON Feature, 404 when unknown.
+pub async fn get_cell(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
+    let as_of = query.get("as_of").map(|v| parse_revision(v)).transpose()?;
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    Ok(Json(cells::feature(&client, code.as_str(), as_of).await?))
+}
+
+fn parse_revision(value: &str) -> Result<i32, ApiError> {
+    value
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                "as_of",
+                format!("as_of must be a revision number ≥ 0, got {value:?}"),
+            )
+        })
+}

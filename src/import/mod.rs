@@ -1,0 +1,3 @@
+//! Parsing of files users bring in. Pure: text in, domain values or a precise error out; the store
+//! writes them.
+pub mod cells;

@@ -1,0 +1,270 @@
+//! The `gridmap` command line: serve, migrate, import, demo, user.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gridmap::demo;
+use gridmap::domain::role::Role;
+use gridmap::http::{self, AppState};
+use gridmap::import::cells::parse_cells;
+use gridmap::store::{self, cells::WriteOutcome, open::Purpose};
+
+#[derive(Parser)]
+#[command(
+    name = "gridmap",
+    version,
+    about = "Community governance grids (网格化管理) on PostGIS"
+)]
+struct Cli {
+    /// Where the embedded PostgreSQL cluster and lock files live (unused with DATABASE_URL).
+    #[arg(long, global = true, env = "GRIDMAP_DATA_DIR", default_value = "var")]
+    data_dir: PathBuf,
+    /// Use this PostgreSQL/PostGIS server instead of the embedded cluster.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (migrates first; stops the embedded cluster on SIGINT/SIGTERM).
+    Serve {
+        #[arg(long, env = "GRIDMAP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the demo deployment from this directory when the atlas is empty.
+        #[arg(long)]
+        demo: Option<PathBuf>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Import data; every import is all or nothing.
+    Import {
+        #[command(subcommand)]
+        what: Import,
+    },
+    /// Write the deterministic demo deployment (湄潭县) into a directory.
+    Demo {
+        #[arg(long, default_value = "data/demo")]
+        out: PathBuf,
+        /// The official village list with codes and names.
+        #[arg(
+            long,
+            default_value = "../shared/data/divisions/villages_52_guizhou.csv"
+        )]
+        divisions: PathBuf,
+    },
+    /// Manage API users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum Import {
+    /// A GeoJSON FeatureCollection of cells (properties code, name, level, parent, kind) as one new revision.
+    Cells {
+        file: PathBuf,
+        #[arg(long, default_value = "gridmap import")]
+        author: String,
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user; prints the new bearer token alone on the last line (shown only once).
+    Add {
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// The cells (codes, comma-separated) this user is responsible for.
+        #[arg(long, value_delimiter = ',')]
+        cells: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRIDMAP_LOG")
+                .unwrap_or_else(|_| "gridmap=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = cli.database_url.as_deref();
+    match cli.command {
+        Command::Serve { listen, demo } => {
+            serve(url, &cli.data_dir, &listen, demo.as_deref()).await
+        }
+        Command::Migrate => {
+            with_database(url, &cli.data_dir, |_client| async {
+                Ok("database is up to date".to_string())
+            })
+            .await
+        }
+        Command::Import {
+            what:
+                Import::Cells {
+                    file,
+                    author,
+                    message,
+                },
+        } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let cells = parse_cells(&text)
+                .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
+            let message = message.unwrap_or_else(|| format!("import {}", file.display()));
+            with_database(url, &cli.data_dir, |mut client| async move {
+                match store::cells::write_revision(&mut client, &cells, &author, &message).await {
+                    Ok(WriteOutcome::Committed { revision, cells }) => {
+                        Ok(format!("imported {cells} cells as revision {revision}"))
+                    }
+                    Ok(WriteOutcome::Refused(r)) => {
+                        Err(format!("{}: {r}; nothing was imported", file.display()))
+                    }
+                    Err(e) => Err(format!("{e}; nothing was imported")),
+                }
+            })
+            .await
+        }
+        Command::Demo { out, divisions } => {
+            let names = demo::files::read_division_names(&divisions).map_err(|e| e.to_string())?;
+            let generated = demo::generate::generate(&names).map_err(|e| e.to_string())?;
+            demo::files::write(&generated, &out).map_err(|e| e.to_string())?;
+            println!(
+                "wrote {} cells, {} buildings, {} households, {} staff to {}",
+                generated.cells.len(),
+                generated.buildings.len(),
+                generated.households.len(),
+                generated.staff.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::User {
+            action: UserAction::Add { name, role, cells },
+        } => {
+            with_database(url, &cli.data_dir, |mut client| async move {
+                let token = store::users::add_user(&mut client, &name, role, &cells)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "created user {name} with role {role}; its token (shown only now):\n{token}"
+                ))
+            })
+            .await
+        }
+    }
+}
+
+/// Runs `work` with one connection to the (embedded or external) database, then releases it.
+async fn with_database<F, Fut>(url: Option<&str>, data_dir: &Path, work: F) -> Result<(), String>
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let opened = store::open::open(url, data_dir, Purpose::Command)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match store::connect(&opened.config).await {
+        Ok(client) => work(client).await,
+        Err(e) => Err(e.to_string()),
+    };
+    let closed = opened.close().await.map_err(|e| e.to_string());
+    let output = result?;
+    closed?;
+    println!("{output}");
+    Ok(())
+}
+
+async fn serve(
+    url: Option<&str>,
+    data_dir: &Path,
+    listen: &str,
+    demo_dir: Option<&Path>,
+) -> Result<(), String> {
+    let opened = store::open::open(url, data_dir, Purpose::Server)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = serve_opened(&opened.config, listen, demo_dir).await;
+    let closed = opened.close().await.map_err(|e| e.to_string());
+    result?;
+    closed
+}
+
+async fn serve_opened(
+    config: &tokio_postgres::Config,
+    listen: &str,
+    demo_dir: Option<&Path>,
+) -> Result<(), String> {
+    if let Some(dir) = demo_dir {
+        let mut client = store::connect(config).await.map_err(|e| e.to_string())?;
+        match store::demo::load_if_empty(&mut client, dir)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(loaded) => tracing::info!(
+                "loaded the demo from {}: {} cells (revision {}), {} buildings, {} households, {} staff",
+                dir.display(),
+                loaded.cells,
+                loaded.revision,
+                loaded.buildings,
+                loaded.households,
+                loaded.staff
+            ),
+            None => tracing::info!("the atlas already has cells; demo not loaded"),
+        }
+    }
+    let pool = store::pool(config.clone(), 16).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("gridmap listening on http://{address}");
+    http::serve(listener, AppState { pool: pool.clone() }, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    pool.close();
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

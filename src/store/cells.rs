@@ -1,0 +1,179 @@
+//! Cells and revisions: writing a new revision all-or-nothing, reading cells as GeoJSON.
+
+use geojson::GeometryValue;
+use serde_json::Value;
+use tokio_postgres::{Client, Transaction};
+
+use super::{StoreError, StoreResult};
+use crate::domain::cell::Cell;
+use crate::import::cells::{Problem, external_parents};
+
+/// Serialises revision numbering: one writer of the atlas at a time.
+const REVISION_LOCK: i64 = 0x6772_6964_7265_76;
+
+/// A refusal of a write that names the feature, so the CLI and HTTP can say which one.
+#[derive(Debug, thiserror::Error)]
+#[error("feature {feature}: {problem}")]
+pub struct FeatureRefused {
+    pub feature: usize,
+    pub problem: Problem,
+}
+
+/// Outcome of writing cells as a revision.
+#[derive(Debug)]
+pub enum WriteOutcome {
+    Committed { revision: i32, cells: usize },
+    Refused(FeatureRefused),
+}
+
+/// Writes `cells` as one new revision: rows with the same codes are closed, new rows inserted.
+/// Everything happens in one transaction; a refusal or an error leaves the database unchanged.
+pub async fn write_revision(
+    client: &mut Client,
+    cells: &[Cell],
+    author: &str,
+    message: &str,
+) -> StoreResult<WriteOutcome> {
+    let tx = client.transaction().await?;
+    let outcome = write_revision_in(&tx, cells, author, message).await?;
+    if matches!(outcome, WriteOutcome::Committed { .. }) {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// `write_revision` inside a caller's transaction; the caller commits (or drops to roll back).
+pub async fn write_revision_in(
+    tx: &Transaction<'_>,
+    cells: &[Cell],
+    author: &str,
+    message: &str,
+) -> StoreResult<WriteOutcome> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REVISION_LOCK])
+        .await?;
+
+    for (parent, feature) in external_parents(cells) {
+        let found = tx
+            .query_opt(
+                "SELECT 1 FROM cells WHERE valid_to IS NULL AND code = $1",
+                &[&parent.as_str()],
+            )
+            .await?;
+        if found.is_none() {
+            return Ok(WriteOutcome::Refused(FeatureRefused {
+                feature,
+                problem: Problem::UnknownParent {
+                    parent: parent.to_string(),
+                },
+            }));
+        }
+    }
+
+    let revision: i32 = tx
+        .query_one("SELECT coalesce(max(number), 0) + 1 FROM revisions", &[])
+        .await?
+        .get(0);
+    tx.execute(
+        "INSERT INTO revisions (number, author, message) VALUES ($1, $2, $3)",
+        &[&revision, &author, &message],
+    )
+    .await?;
+    let codes: Vec<&str> = cells.iter().map(|c| c.code.as_str()).collect();
+    tx.execute(
+        "UPDATE cells SET valid_to = $1 WHERE valid_to IS NULL AND code = ANY($2)",
+        &[&revision, &codes],
+    )
+    .await?;
+
+    let insert = tx
+        .prepare(
+            "INSERT INTO cells (code, parent_code, level, kind, name, geom, attributes, valid_from)
+             VALUES ($1, $2, $3, $4, $5, ST_SetSRID(ST_GeomFromGeoJSON($6), 4490), $7, $8)
+             RETURNING ST_IsValid(geom), ST_IsValidReason(geom)",
+        )
+        .await?;
+    for (feature, cell) in cells.iter().enumerate() {
+        let geometry = GeometryValue::from(&cell.geometry).to_string();
+        let attributes = Value::Object(cell.attributes.clone());
+        let level = cell.level as i16;
+        let row = tx
+            .query_one(
+                &insert,
+                &[
+                    &cell.code.as_str(),
+                    &cell.parent.as_ref().map(|p| p.as_str()),
+                    &level,
+                    &cell.kind.as_str(),
+                    &cell.name,
+                    &geometry,
+                    &attributes,
+                    &revision,
+                ],
+            )
+            .await?;
+        // PostGIS (GEOS) is the second judge of validity, behind the parser's own check.
+        if !row.get::<_, bool>(0) {
+            return Ok(WriteOutcome::Refused(FeatureRefused {
+                feature,
+                problem: Problem::InvalidGeometry(row.get(1)),
+            }));
+        }
+    }
+    Ok(WriteOutcome::Committed {
+        revision,
+        cells: cells.len(),
+    })
+}
+
+/// Which cells to list.
+#[derive(Debug, Default, Clone)]
+pub struct CellFilter {
+    pub level: Option<i16>,
+    pub parent: Option<String>,
+    /// Revision to look at; `None` = current.
+    pub as_of: Option<i32>,
+}
+
+const FEATURE_SQL: &str = "json_build_object(
+        'type', 'Feature',
+        'id', code,
+        'properties', json_build_object(
+            'code', code, 'name', name, 'level', level, 'kind', kind,
+            'parent', parent_code, 'revision', valid_from),
+        'geometry', ST_AsGeoJSON(geom, 7)::json)";
+
+const AS_OF_SQL: &str = "($1::int IS NULL AND valid_to IS NULL)
+     OR ($1::int IS NOT NULL AND valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1))";
+
+/// Cells matching `filter` as GeoJSON Features (public fields only), ordered by code.
+pub async fn list_features(client: &Client, filter: &CellFilter) -> StoreResult<Vec<Value>> {
+    let sql = format!(
+        "SELECT {FEATURE_SQL} FROM cells
+         WHERE ({AS_OF_SQL})
+           AND ($2::smallint IS NULL OR level = $2)
+           AND ($3::text IS NULL OR parent_code = $3)
+         ORDER BY code"
+    );
+    let rows = client
+        .query(&sql, &[&filter.as_of, &filter.level, &filter.parent])
+        .await?;
+    Ok(rows.iter().map(|r| r.get::<_, Value>(0)).collect())
+}
+
+/// One cell as a GeoJSON Feature, or `NotFound`.
+pub async fn feature(client: &Client, code: &str, as_of: Option<i32>) -> StoreResult<Value> {
+    let sql = format!("SELECT {FEATURE_SQL} FROM cells WHERE ({AS_OF_SQL}) AND code = $2");
+    client
+        .query_opt(&sql, &[&as_of, &code])
+        .await?
+        .map(|r| r.get::<_, Value>(0))
+        .ok_or_else(|| StoreError::NotFound(format!("no cell with code {code}")))
+}
+
+/// Number of current cells per level, for start-up logs and checks.
+pub async fn count_current(client: &Client) -> StoreResult<i64> {
+    Ok(client
+        .query_one("SELECT count(*) FROM cells WHERE valid_to IS NULL", &[])
+        .await?
+        .get(0))
+}

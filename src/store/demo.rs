@@ -1,0 +1,115 @@
+//! Loading the demo deployment (`data/demo/`) into an empty database: cells as revision 1, then
+//! buildings, households and teams, all in one transaction (a failure leaves the database empty).
+
+use std::path::Path;
+
+use tokio_postgres::Client;
+
+use super::cells::{WriteOutcome, write_revision_in};
+use super::{StoreError, StoreResult};
+use crate::demo::files;
+use crate::import::cells::parse_cells;
+
+/// What was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    pub revision: i32,
+    pub cells: usize,
+    pub buildings: usize,
+    pub households: usize,
+    pub staff: usize,
+}
+
+/// Loads the demo unless the atlas already has cells (then `None`: nothing is touched).
+pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Option<Loaded>> {
+    if super::cells::count_current(client).await? > 0 {
+        return Ok(None);
+    }
+    let refuse = |e: &dyn std::fmt::Display| StoreError::Refused(format!("demo data: {e}"));
+    let text = files::read_cells_text(dir).map_err(|e| refuse(&e))?;
+    let cells = parse_cells(&text).map_err(|e| refuse(&e))?;
+    let registry = files::read_registry(dir).map_err(|e| refuse(&e))?;
+
+    let tx = client.transaction().await?;
+    let revision =
+        match write_revision_in(&tx, &cells, "gridmap demo", "demo deployment 湄潭县").await? {
+            WriteOutcome::Committed { revision, .. } => revision,
+            WriteOutcome::Refused(r) => return Err(refuse(&r)),
+        };
+    let b = &registry.buildings;
+    let ids: Vec<&str> = b.iter().map(|x| x.id.as_str()).collect();
+    let addresses: Vec<&str> = b.iter().map(|x| x.address.as_str()).collect();
+    let lons: Vec<f64> = b.iter().map(|x| x.lon).collect();
+    let lats: Vec<f64> = b.iter().map(|x| x.lat).collect();
+    tx.execute(
+        "INSERT INTO buildings (ext_id, address, geom, source_crs)
+         SELECT id, address, ST_SetSRID(ST_MakePoint(lon, lat), 4490), 'EPSG:4490'
+         FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS t(id, address, lon, lat)",
+        &[&ids, &addresses, &lons, &lats],
+    )
+    .await?;
+    // Buildings get their cell from PostGIS, not from the file: an independent placement.
+    tx.execute(
+        "UPDATE buildings b SET cell_code = c.code
+         FROM cells c
+         WHERE c.valid_to IS NULL AND c.level = 3 AND ST_Covers(c.geom, b.geom)",
+        &[],
+    )
+    .await?;
+
+    let h = &registry.households;
+    let ids: Vec<&str> = h.iter().map(|x| x.id.as_str()).collect();
+    let building_ids: Vec<&str> = h.iter().map(|x| x.building_id.as_str()).collect();
+    let addresses: Vec<&str> = h.iter().map(|x| x.address.as_str()).collect();
+    let heads: Vec<&str> = h.iter().map(|x| x.head_name.as_str()).collect();
+    let members: Vec<i32> = h.iter().map(|x| x.members).collect();
+    let phones: Vec<&str> = h.iter().map(|x| x.phone.as_str()).collect();
+    let categories: Vec<String> = h.iter().map(|x| x.categories.join(";")).collect();
+    tx.execute(
+        "INSERT INTO households (ext_id, building_id, address, head_name, members, phone, categories)
+         SELECT t.id, b.id, t.address, t.head, t.members, t.phone,
+                string_to_array(nullif(t.categories, ''), ';')
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
+              AS t(id, building, address, head, members, phone, categories)
+         JOIN buildings b ON b.ext_id = t.building",
+        &[&ids, &building_ids, &addresses, &heads, &members, &phones, &categories],
+    )
+    .await?;
+
+    let s = &registry.staff;
+    let ids: Vec<&str> = s.iter().map(|x| x.id.as_str()).collect();
+    let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
+    let phones: Vec<&str> = s.iter().map(|x| x.phone.as_str()).collect();
+    let offices: Vec<&str> = s.iter().map(|x| x.office_phone.as_str()).collect();
+    let duties: Vec<String> = s.iter().map(|x| x.duties.join(";")).collect();
+    let consents: Vec<Option<&str>> = s.iter().map(|x| x.consent_at.as_deref()).collect();
+    tx.execute(
+        "INSERT INTO staff (ext_id, name, phone, office_phone, duties, publication_consent_at, consent_note)
+         SELECT id, name, phone, office, string_to_array(duties, ';'), consent::timestamptz,
+                CASE WHEN consent IS NULL THEN NULL ELSE '书面同意公开照片与电话（演示数据）' END
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+              AS t(id, name, phone, office, duties, consent)",
+        &[&ids, &names, &phones, &offices, &duties, &consents],
+    )
+    .await?;
+    let a = &registry.assignments;
+    let cells_of: Vec<&str> = a.iter().map(|x| x.cell_code.as_str()).collect();
+    let staff_ids: Vec<&str> = a.iter().map(|x| x.staff_id.as_str()).collect();
+    let roles: Vec<&str> = a.iter().map(|x| x.role.as_str()).collect();
+    tx.execute(
+        "INSERT INTO cell_staff (cell_code, staff_id, role)
+         SELECT t.cell, s.id, t.role
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS t(cell, staff, role)
+         JOIN staff s ON s.ext_id = t.staff",
+        &[&cells_of, &staff_ids, &roles],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Loaded {
+        revision,
+        cells: cells.len(),
+        buildings: registry.buildings.len(),
+        households: registry.households.len(),
+        staff: registry.staff.len(),
+    }))
+}

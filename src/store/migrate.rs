@@ -1,0 +1,68 @@
+//! Migrations: the files of `migrations/`, compiled in, applied in order, each in its own
+//! transaction and recorded with a checksum so an edited, already-applied migration is refused.
+
+use sha2::{Digest, Sha256};
+
+use super::{StoreError, StoreResult};
+
+/// `(name, sql)` in order. Append new files here; never edit an applied one.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_schema",
+    include_str!("../../migrations/0001_schema.sql"),
+)];
+
+/// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.
+const MIGRATION_LOCK: i64 = 0x6772_6964_6d61_70;
+
+/// Applies the migrations not yet recorded; returns the names it applied.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> StoreResult<Vec<String>> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 name text PRIMARY KEY,
+                 sha256 text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply_pending(client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+async fn apply_pending(client: &mut tokio_postgres::Client) -> StoreResult<Vec<String>> {
+    let mut applied = Vec::new();
+    for (name, sql) in MIGRATIONS {
+        let checksum = hex::encode(Sha256::digest(sql.as_bytes()));
+        let recorded = client
+            .query_opt(
+                "SELECT sha256 FROM schema_migrations WHERE name = $1",
+                &[name],
+            )
+            .await?;
+        match recorded {
+            Some(row) if row.get::<_, String>(0) == checksum => continue,
+            Some(_) => {
+                return Err(StoreError::MigrationChanged {
+                    name: name.to_string(),
+                });
+            }
+            None => {}
+        }
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)",
+            &[name, &checksum],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!("applied migration {name}");
+        applied.push(name.to_string());
+    }
+    Ok(applied)
+}
