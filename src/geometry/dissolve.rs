@@ -32,8 +32,7 @@ pub fn dissolve(pieces: &[Polygon<f64>]) -> MultiPolygon<f64> {
     // Directed edges of every ring, oriented so that the piece lies on the left.
     let mut edges: BTreeMap<(Key, Key), (Coord<f64>, Coord<f64>)> = BTreeMap::new();
     for piece in pieces {
-        let mut piece = piece.clone();
-        geo::Orient::orient(&mut piece, geo::orient::Direction::Default);
+        let piece = geo::Orient::orient(piece, geo::orient::Direction::Default);
         for ring in std::iter::once(piece.exterior()).chain(piece.interiors()) {
             for line in ring.lines() {
                 if line.start == line.end {
@@ -117,6 +116,16 @@ mod tests {
         assert_eq!(union.0[0].interiors().len(), 1);
         assert_eq!(union.unsigned_area(), 8.0);
         assert!(geo::Validation::is_valid(&union));
+    }
+
+    #[test]
+    fn clockwise_pieces_are_oriented_before_their_edges_cancel() {
+        let mut clockwise = square(1., 0.);
+        clockwise.exterior_mut(|ring| ring.0.reverse());
+        let union = dissolve(&[square(0., 0.), clockwise]);
+        assert_eq!(union.0.len(), 1);
+        assert_eq!(union.0[0].exterior().0.len(), 7);
+        assert_eq!(union.unsigned_area(), 2.0);
     }
 
     #[test]

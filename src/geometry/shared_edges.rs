@@ -9,6 +9,8 @@ use geo::orient::{Direction, Orient};
 use geo_types::{Coord, MultiPolygon};
 
 type Key = (u64, u64);
+/// Who contributed a directed edge, and its end points.
+type EdgeUse = (Option<usize>, Coord<f64>, Coord<f64>);
 
 fn key(c: Coord<f64>) -> Key {
     (c.x.to_bits(), c.y.to_bits())
@@ -40,8 +42,7 @@ pub fn unmatched_edges(
 ) -> Vec<Unmatched> {
     // Directed edge → owners. Children's edges keep their direction; the parent's are reversed,
     // so an edge on the parent's boundary pairs with the child edge running along it.
-    let mut edges: HashMap<(Key, Key), Vec<(Option<usize>, Coord<f64>, Coord<f64>)>> =
-        HashMap::new();
+    let mut edges: HashMap<(Key, Key), Vec<EdgeUse>> = HashMap::new();
     let mut add = |owner: Option<usize>, shape: &MultiPolygon<f64>, reverse: bool| {
         let oriented = shape.orient(Direction::Default);
         for polygon in &oriented.0 {

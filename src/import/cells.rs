@@ -364,7 +364,8 @@ mod tests {
     #[test]
     fn each_bad_input_names_its_feature() {
         let good = feature("520328", None, SQUARE);
-        let cases: Vec<(String, fn(&Problem) -> bool)> = vec![
+        type Expect = fn(&Problem) -> bool;
+        let cases: Vec<(String, Expect)> = vec![
             (r#"{"type":"Feature","properties":{"name":"x"},"geometry":null}"#.into(), |p| {
                 matches!(p, Problem::MissingProperty("code"))
             }),

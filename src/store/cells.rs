@@ -9,7 +9,7 @@ use crate::domain::cell::Cell;
 use crate::import::cells::{Problem, external_parents};
 
 /// Serialises revision numbering: one writer of the atlas at a time.
-const REVISION_LOCK: i64 = 0x6772_6964_7265_76;
+const REVISION_LOCK: i64 = 0x0067_7269_6472_6576;
 
 /// A refusal of a write that names the feature, so the CLI and HTTP can say which one.
 #[derive(Debug, thiserror::Error)]

@@ -171,7 +171,17 @@ impl Cluster {
     /// Starts the cluster on a free loopback port and waits until it accepts connections.
     pub fn start(&self) -> Result<Endpoint, EmbeddedError> {
         self.init()?;
-        let port = free_port().map_err(io_err(Path::new("127.0.0.1:0")))?;
+        // Reuse the last port when it is free, so servers reconnect after a cluster restart.
+        let port_file = self.root.join("port");
+        let previous = fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .filter(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
+        let port = match previous {
+            Some(port) => port,
+            None => free_port().map_err(io_err(Path::new("127.0.0.1:0")))?,
+        };
+        fs::write(&port_file, port.to_string()).map_err(io_err(&port_file))?;
         let socket_dir = self.socket_dir();
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c unix_socket_permissions=0777 -c fsync=on",

@@ -12,7 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[(
 )];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.
-const MIGRATION_LOCK: i64 = 0x6772_6964_6d61_70;
+const MIGRATION_LOCK: i64 = 0x0067_7269_646d_6170;
 
 /// Applies the migrations not yet recorded; returns the names it applied.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> StoreResult<Vec<String>> {

@@ -1,0 +1,8 @@
+//! Integration tests against a real PostGIS (one private cluster per run, one database per test).
+mod auth;
+mod cluster;
+mod demo;
+mod harness;
+mod http;
+mod import;
+mod migrations;

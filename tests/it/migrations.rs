@@ -1,0 +1,81 @@
+use gridmap::store::{StoreError, migrate};
+
+use crate::harness::fresh_db;
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
+    let db = fresh_db(false).await;
+    let mut client = db.client().await;
+    let first = migrate::migrate(&mut client).await.unwrap();
+    assert_eq!(first, vec!["0001_schema".to_string()]);
+    for table in [
+        "cells",
+        "revisions",
+        "buildings",
+        "households",
+        "people",
+        "staff",
+        "cell_staff",
+        "incidents",
+        "incident_events",
+        "users",
+        "api_tokens",
+        "cell_lineage",
+    ] {
+        let row = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .await
+            .unwrap();
+        assert!(row.get::<_, bool>(0), "table {table} missing");
+    }
+    let gist: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(gist >= 3, "GiST indexes on geometries, found {gist}");
+    let second = migrate::migrate(&mut client).await.unwrap();
+    assert!(second.is_empty(), "rerun applied {second:?}");
+    let recorded: i64 = client
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 1);
+}
+
+#[tokio::test]
+async fn an_applied_migration_that_changed_is_refused() {
+    let db = fresh_db(true).await;
+    let mut client = db.client().await;
+    client
+        .execute(
+            "UPDATE schema_migrations SET sha256 = 'edited' WHERE name = '0001_schema'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let err = migrate::migrate(&mut client).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::MigrationChanged { ref name } if name == "0001_schema"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_schema_refuses_a_cell_whose_code_does_not_extend_its_parent() {
+    let db = fresh_db(true).await;
+    let client = db.client().await;
+    let result = client
+        .execute(
+            "INSERT INTO cells (code, parent_code, level, kind, name, geom, valid_from)
+             VALUES ('520328004', '520329', 1, '街道', 'x',
+                     ST_Multi(ST_MakeEnvelope(107, 27, 108, 28, 4490)), 0)",
+            &[],
+        )
+        .await;
+    assert!(result.is_err());
+}
