@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gridmap needs on Debian bookworm, idempotently: only missing packages are fetched.
-# Usage: scripts/setup.sh [build|test|web]   (build = compile + run deps; test adds gdal-bin etc.)
+# Usage: scripts/setup.sh [build|test]   (build = compile + run deps; test adds the test tools)
 set -euo pipefail
 need="${1:-build}"
 
 pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang)
-if [ "$need" = test ] || [ "$need" = web ]; then
-  pkgs+=(gdal-bin fonts-noto-cjk chromium)
+if [ "$need" = test ]; then
+  # GDAL's ogrinfo is the independent decoder of our vector tiles in tests.
+  pkgs+=(gdal-bin)
 fi
 
 missing=()
@@ -30,7 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO mkdir -p /etc/postgresql-common
     echo 'create_main_cluster = false' | $SUDO tee -a /etc/postgresql-common/createcluster.conf >/dev/null
   fi
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 fi
 
 # Node dependencies of the web pages (MapLibre GL JS, playwright-core), only when the lock changed.

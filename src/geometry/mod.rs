@@ -1,3 +1,4 @@
 //! Pure geometry: no I/O, no database. Everything here works on `geo-types` values.
+pub mod crs;
 pub mod dissolve;
 pub mod shared_edges;
