@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use geo_types::Coord;
 use proj::Proj;
@@ -50,12 +51,13 @@ pub fn gauss_kruger_to_lon_lat(
     }
     TO_CGCS2000.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if !cache.contains_key(&epsg) {
-            let proj = Proj::new_known_crs(&format!("EPSG:{epsg}"), "EPSG:4490", None)
-                .map_err(|e| CrsError::Create(epsg, e.to_string()))?;
-            cache.insert(epsg, proj);
-        }
-        let proj = &cache[&epsg];
+        let proj = match cache.entry(epsg) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => slot.insert(
+                Proj::new_known_crs(&format!("EPSG:{epsg}"), "EPSG:4490", None)
+                    .map_err(|e| CrsError::Create(epsg, e.to_string()))?,
+            ),
+        };
         let (x, y) = proj
             .convert((easting, northing))
             .map_err(|e| CrsError::Convert {

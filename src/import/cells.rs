@@ -83,6 +83,8 @@ pub enum Problem {
     UnclosedRing { ring: usize },
     #[error("invalid polygon: {0}")]
     InvalidGeometry(String),
+    #[error("overlaps its sibling {other}")]
+    OverlapsSibling { other: String },
 }
 
 fn fail(feature: usize, problem: Problem) -> CellImportError {

@@ -2,6 +2,7 @@
 
 use geojson::GeometryValue;
 use serde_json::Value;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
@@ -118,6 +119,28 @@ pub async fn write_revision_in(
                 problem: Problem::InvalidGeometry(row.get(1)),
             }));
         }
+    }
+    // Run the database's own overlap guard now rather than at commit, to name the feature.
+    if let Err(e) = tx
+        .batch_execute("SET CONSTRAINTS cells_no_sibling_overlap IMMEDIATE")
+        .await
+    {
+        let Some(db) = e
+            .as_db_error()
+            .filter(|d| *d.code() == SqlState::EXCLUSION_VIOLATION)
+        else {
+            return Err(e.into());
+        };
+        let code = db.detail().unwrap_or_default();
+        return Ok(WriteOutcome::Refused(FeatureRefused {
+            feature: cells
+                .iter()
+                .position(|c| c.code.as_str() == code)
+                .unwrap_or(0),
+            problem: Problem::OverlapsSibling {
+                other: db.hint().unwrap_or_default().to_string(),
+            },
+        }));
     }
     Ok(WriteOutcome::Committed {
         revision,

@@ -6,10 +6,16 @@ use sha2::{Digest, Sha256};
 use super::{StoreError, StoreResult};
 
 /// `(name, sql)` in order. Append new files here; never edit an applied one.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_schema",
-    include_str!("../../migrations/0001_schema.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_schema",
+        include_str!("../../migrations/0001_schema.sql"),
+    ),
+    (
+        "0002_sibling_overlap_guard",
+        include_str!("../../migrations/0002_sibling_overlap_guard.sql"),
+    ),
+];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.
 const MIGRATION_LOCK: i64 = 0x0067_7269_646d_6170;

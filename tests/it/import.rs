@@ -162,3 +162,30 @@ async fn an_unknown_parent_found_only_in_the_database_check_rolls_back() {
     }
     assert_eq!(snapshot(&db).await, (0, 1, 0));
 }
+
+#[tokio::test]
+async fn overlapping_siblings_are_refused_by_the_database_guard() {
+    let db = fresh_db(true).await;
+    let square = "[[[107,27],[108,27],[108,28],[107,28],[107,27]]]";
+    let west = "[[[107,27],[107.6,27],[107.6,28],[107,28],[107,27]]]";
+    let east = "[[[107.5,27],[108,27],[108,28],[107.5,28],[107.5,27]]]";
+    let feature = |code: &str, parent: &str, rings: &str| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"code":"{code}","parent":{parent},"name":"x"}},"geometry":{{"type":"Polygon","coordinates":{rings}}}}}"#
+        )
+    };
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{},{},{}]}}"#,
+        feature("520328", "null", square),
+        feature("520328004", "\"520328\"", west),
+        feature("520328101", "\"520328\"", east)
+    );
+    let (ok, out) = run_import(&db, &text);
+    assert!(!ok);
+    assert!(out.contains("overlaps its sibling"), "{out}");
+    assert!(
+        out.contains("feature 1") || out.contains("feature 2"),
+        "{out}"
+    );
+    assert_eq!(snapshot(&db).await, (0, 1, 0));
+}

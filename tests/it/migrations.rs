@@ -7,7 +7,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
     let db = fresh_db(false).await;
     let mut client = db.client().await;
     let first = migrate::migrate(&mut client).await.unwrap();
-    assert_eq!(first, vec!["0001_schema".to_string()]);
+    assert_eq!(first, ["0001_schema", "0002_sibling_overlap_guard"]);
     for table in [
         "cells",
         "revisions",
@@ -44,7 +44,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(recorded, 1);
+    assert_eq!(recorded, 2);
 }
 
 #[tokio::test]
