@@ -1,4 +1,6 @@
 //! Pure geometry: no I/O, no database. Everything here works on `geo-types` values.
+pub mod coverage;
 pub mod crs;
 pub mod dissolve;
 pub mod shared_edges;
+pub mod validity;

@@ -1,0 +1,242 @@
+//! The coverage rule, proved: inside every parent the children cover it exactly — no gap, no
+//! overlap, nothing outside, every polygon valid, neighbours sharing edges (DESIGN.md §1).
+//!
+//! One entry point, [`validate`], in small named steps: `hierarchy` (codes, parents, levels),
+//! per-cell validity (`super::validity`), `edges::pair_edges` (every directed edge must meet one
+//! reversed twin from a sibling or the parent's ring), `edges::split_t_junctions` (a long edge
+//! against several shorter ones is fine), and `diagnose` (local boolean ops only around the few
+//! edges left over, to say *what* is wrong and *where*). Pure: no I/O. Input is never changed.
+
+mod diagnose;
+pub mod edges;
+mod hierarchy;
+pub mod input;
+mod report;
+pub mod synthetic;
+
+pub use edges::Group;
+pub use input::{CoverageCell, InputError, cells_from_geojson};
+pub use report::{Kind, Report, Severity, Violation};
+
+use std::collections::BTreeMap;
+
+use geo_types::{LineString, MultiPolygon, Polygon};
+
+use super::validity::{Ring, check_polygon, signed_area};
+
+/// How codes must relate to their parents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRules {
+    /// gridmap's codes: 6/9/12/15/19 digits by level, a child's code extends its parent's.
+    Strict,
+    /// Any codes; a child's code starts with its parent's (e.g. US FIPS: state 01, county 01001).
+    Prefix,
+    /// Codes are opaque; parents only by the `parent` property.
+    Free,
+}
+
+/// Knobs of a validation run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub code_rules: CodeRules,
+    /// Gaps and overlaps thinner than this (2·area/perimeter) are reported as `edge_mismatch`
+    /// slivers rather than `gap`/`overlap`.
+    pub sliver_width_m: f64,
+    /// Whether coordinates are lon/lat (range checks, geodesic areas).
+    pub geographic: bool,
+    /// Households per cell code, when known: cells outside `household_band` get a warning.
+    pub households: Option<BTreeMap<String, u32>>,
+    pub household_band: (u32, u32),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            code_rules: CodeRules::Strict,
+            sliver_width_m: 1.0,
+            geographic: true,
+            households: None,
+            household_band: (150, 450),
+        }
+    }
+}
+
+/// A cell once read: its valid geometry (if any) and place in the tree.
+pub(crate) struct Prepared<'a> {
+    pub cell: &'a CoverageCell,
+    /// Oriented rings (shells CCW, holes CW) of each polygon, when all are closed and ≥ 4 long.
+    pub rings: Option<Vec<Vec<Ring>>>,
+    /// `Some` when the cell is OGC-valid.
+    pub geometry: Option<MultiPolygon<f64>>,
+    pub parent: Option<usize>,
+    pub bbox: [f64; 4],
+}
+
+/// Validates `cells` against each other and their parents (from `cells` itself or `parents`).
+pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Options) -> Report {
+    let mut violations = Vec::new();
+    let all: Vec<&CoverageCell> = cells.iter().chain(parents.iter()).collect();
+    let links = hierarchy::check(&all, cells.len(), options, &mut violations);
+
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(all.len());
+    for (i, cell) in all.iter().enumerate() {
+        prepared.push(prepare(
+            cell,
+            links.parent[i],
+            options,
+            &mut violations,
+            links.duplicate[i],
+        ));
+    }
+    for p in prepared
+        .iter()
+        .filter(|p| p.geometry.as_ref().is_some_and(|g| g.0.len() > 1))
+    {
+        violations.push(Violation::warning(
+            Kind::Multipart,
+            vec![p.cell.code.clone()],
+            format!(
+                "cell {} is in {} separate pieces",
+                p.cell.code,
+                p.geometry.as_ref().map_or(0, |g| g.0.len())
+            ),
+        ));
+    }
+    if let Some(households) = &options.households {
+        let (low, high) = options.household_band;
+        for p in &prepared[..cells.len()] {
+            if let Some(&n) = households.get(&p.cell.code)
+                && (n < low || n > high)
+            {
+                violations.push(Violation::warning(
+                    Kind::SizeBand,
+                    vec![p.cell.code.clone()],
+                    format!(
+                        "cell {} has {n} households, outside the band {low}–{high}",
+                        p.cell.code
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Groups of siblings: children of one parent, or the roots together.
+    let mut by_parent: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if links.duplicate[i] || (i >= cells.len() && p.parent.is_none()) {
+            continue;
+        }
+        by_parent.entry(p.parent).or_default().push(i);
+    }
+    let groups: Vec<Group> = by_parent
+        .into_iter()
+        .map(|(parent, children)| Group { parent, children })
+        .collect();
+    let leftovers = edges::pair_edges(&prepared, &groups);
+    let leftovers = edges::split_t_junctions(leftovers);
+    let leftovers = edges::drop_outlines(leftovers, &prepared, &groups);
+    diagnose::diagnose(&prepared, &groups, leftovers, options, &mut violations);
+
+    violations.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.cells.cmp(&b.cells)));
+    Report::new(violations)
+}
+
+fn prepare<'a>(
+    cell: &'a CoverageCell,
+    parent: Option<usize>,
+    options: &Options,
+    violations: &mut Vec<Violation>,
+    duplicate: bool,
+) -> Prepared<'a> {
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for c in cell.polygons.iter().flatten().flatten() {
+        if c.x.is_finite() && c.y.is_finite() {
+            bbox = [
+                bbox[0].min(c.x),
+                bbox[1].min(c.y),
+                bbox[2].max(c.x),
+                bbox[3].max(c.y),
+            ];
+        }
+    }
+    let mut problem = None;
+    let mut location = None;
+    if cell.polygons.is_empty() {
+        problem = Some(format!(
+            "{} has no polygon ({})",
+            cell.code,
+            cell.geometry_note.as_deref().unwrap_or("empty geometry")
+        ));
+    }
+    for (k, polygon) in cell.polygons.iter().enumerate() {
+        if problem.is_some() {
+            break;
+        }
+        if let Err(e) = check_polygon(polygon, options.geographic) {
+            location = e.location().map(|c| geo_types::Geometry::Point(c.into()));
+            problem = Some(format!("{} polygon {k}: {e}", cell.code));
+        }
+    }
+    // Pairing needs closed rings of ≥ 4 positions even when the polygon is otherwise invalid.
+    let closed = cell.polygons.iter().flatten().all(|r| {
+        r.len() >= 4
+            && r.first() == r.last()
+            && r.iter().all(|c| c.x.is_finite() && c.y.is_finite())
+    });
+    let rings = (closed && !cell.polygons.is_empty()).then(|| {
+        cell.polygons
+            .iter()
+            .map(|polygon| {
+                polygon
+                    .iter()
+                    .enumerate()
+                    .map(|(k, ring)| {
+                        let ccw = signed_area(ring) > 0.0;
+                        // Shells counter-clockwise, holes clockwise: the cell lies on each edge's left.
+                        if ccw == (k == 0) {
+                            ring.clone()
+                        } else {
+                            ring.iter().rev().copied().collect()
+                        }
+                    })
+                    .collect()
+            })
+            .collect::<Vec<Vec<Ring>>>()
+    });
+    let geometry = match (&problem, &rings) {
+        (None, Some(rings)) => Some(MultiPolygon(
+            rings
+                .iter()
+                .map(|p| {
+                    Polygon::new(
+                        LineString(p[0].clone()),
+                        p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                    )
+                })
+                .collect(),
+        )),
+        _ => None,
+    };
+    if let Some(message) = problem
+        && !duplicate
+    {
+        violations.push(Violation {
+            kind: Kind::InvalidGeometry,
+            severity: Severity::Error,
+            cells: vec![cell.code.clone()],
+            area_m2: None,
+            geometry: location,
+            message,
+        });
+    }
+    Prepared {
+        cell,
+        rings,
+        geometry,
+        parent,
+        bbox,
+    }
+}
+
+#[cfg(test)]
+mod tests;
