@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gridmap::demo;
 use gridmap::domain::role::Role;
+use gridmap::geometry::coverage;
 use gridmap::http::{self, AppState};
 use gridmap::import::cells::parse_cells;
 use gridmap::store::{self, cells::WriteOutcome, open::Purpose};
@@ -55,11 +56,38 @@ enum Command {
         )]
         divisions: PathBuf,
     },
+    /// Check that cells cover their parents exactly (no gap, no overlap, nothing outside, valid
+    /// polygons, shared edges). Exit status 1 when anything is violated, 2 when unreadable.
+    Validate {
+        file: PathBuf,
+        /// Parent cells, when they are not in FILE.
+        #[arg(long)]
+        parents: Option<PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How codes relate: strict (gridmap's 6/9/12/15/19 digits), prefix (child starts with parent), free.
+        #[arg(long, default_value = "strict")]
+        codes: CodesArg,
+        /// The property holding the cell code (falls back to the feature's `id`).
+        #[arg(long, default_value = "code")]
+        code_property: String,
+        /// Gaps/overlaps thinner than this many metres are reported as edge_mismatch slivers.
+        #[arg(long, default_value_t = 1.0)]
+        sliver_width: f64,
+    },
     /// Manage API users.
     User {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CodesArg {
+    Strict,
+    Prefix,
+    Free,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +117,26 @@ enum UserAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Validate {
+        file,
+        parents,
+        json,
+        codes,
+        code_property,
+        sliver_width,
+    } = &cli.command
+    {
+        let options = coverage::Options {
+            code_rules: match codes {
+                CodesArg::Strict => coverage::CodeRules::Strict,
+                CodesArg::Prefix => coverage::CodeRules::Prefix,
+                CodesArg::Free => coverage::CodeRules::Free,
+            },
+            sliver_width_m: *sliver_width,
+            ..coverage::Options::default()
+        };
+        return validate_file(file, parents.as_deref(), *json, code_property, &options);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GRIDMAP_LOG")
@@ -164,6 +212,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Validate { .. } => Err("validate runs without a database".into()),
         Command::User {
             action: UserAction::Add { name, role, cells },
         } => {
@@ -177,6 +226,51 @@ async fn run(cli: Cli) -> Result<(), String> {
             })
             .await
         }
+    }
+}
+
+/// `gridmap validate`: no database needed; exit 0 valid, 1 violated, 2 unreadable.
+fn validate_file(
+    file: &Path,
+    parents: Option<&Path>,
+    json: bool,
+    code_property: &str,
+    options: &coverage::Options,
+) -> ExitCode {
+    let read = |path: &Path| -> Result<Vec<coverage::CoverageCell>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        coverage::cells_from_geojson(&text, code_property)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let cells = match read(file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let parent_cells = match parents.map(read).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = coverage::validate(&cells, &parent_cells, options);
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        println!(
+            "{} cells, {} parents: {}",
+            cells.len(),
+            parent_cells.len(),
+            report.summary(20)
+        );
+    }
+    if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

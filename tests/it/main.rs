@@ -1,6 +1,7 @@
 //! Integration tests against a real PostGIS (one private cluster per run, one database per test).
 mod auth;
 mod cluster;
+mod coverage_data;
 mod demo;
 mod harness;
 mod http;

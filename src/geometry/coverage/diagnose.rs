@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use geo::orient::{Direction, Orient};
 use geo::{Area, BooleanOps, BoundingRect, GeodesicArea, Intersects, Length};
 use geo::{Geodesic, unary_union};
 use geo_types::{Coord, Geometry, Line, LineString, MultiLineString, MultiPolygon, Polygon, Rect};
@@ -38,13 +39,13 @@ pub(crate) fn diagnose(
             examine(prepared, group, &cluster, options)
         }));
         match found {
-            Ok(found) if !found.is_empty() => violations.extend(found),
-            _ => violations.push(mismatch(
+            Ok(found) => violations.extend(found),
+            Err(_) => violations.push(mismatch(
                 prepared,
                 &cluster,
                 None,
                 0.0,
-                "edges do not match",
+                "edges do not match (the local diagnosis failed on this input)",
             )),
         }
     }
@@ -131,12 +132,35 @@ fn clusters(leftover: Vec<Edge>) -> Vec<Cluster> {
     merged
 }
 
+/// Surface of the WGS84/CGCS2000 ellipsoid: a "geodesic area" above half of it is the
+/// complement of a tiny polygon whose orientation the ellipsoidal computation read the other way.
+const EARTH_M2: f64 = 510_065_621_724_088.5;
+
 fn area_m2(shape: &MultiPolygon<f64>, options: &Options) -> f64 {
     if options.geographic {
-        shape.geodesic_area_unsigned()
+        // Tiny slivers: the geodesic computation loses them in rounding; measure them locally.
+        let planar = local_area_m2(shape);
+        if planar < 1.0e6 {
+            return planar;
+        }
+        let area = shape.geodesic_area_unsigned();
+        if area > EARTH_M2 / 2.0 {
+            EARTH_M2 - area
+        } else {
+            area
+        }
     } else {
         shape.unsigned_area()
     }
+}
+
+/// Planar area in metres around the shape's latitude (exact enough below a square kilometre).
+fn local_area_m2(shape: &MultiPolygon<f64>) -> f64 {
+    let Some(rect) = shape.bounding_rect() else {
+        return 0.0;
+    };
+    let lat = ((rect.min().y + rect.max().y) / 2.0).to_radians();
+    shape.unsigned_area() * 111_320.0 * lat.cos() * 110_574.0
 }
 
 fn perimeter_m(polygon: &Polygon<f64>, options: &Options) -> f64 {
@@ -171,17 +195,32 @@ fn examine(
         },
     );
     let clip_polygon = MultiPolygon(vec![clip.to_polygon()]);
+    // Inputs are cut to a box three times wider, results to the cluster's box: cutting leaves
+    // numerical crumbs only along the outer box, which the result clip throws away.
+    let outer = 3.0 * margin + (x1 - x0).max(y1 - y0);
+    let (ox0, oy0, ox1, oy1) = (x0 - outer, y0 - outer, x1 + outer, y1 + outer);
+    let outer_polygon = MultiPolygon(vec![
+        Rect::new(Coord { x: ox0, y: oy0 }, Coord { x: ox1, y: oy1 }).to_polygon(),
+    ]);
+    let cut = |shape: &MultiPolygon<f64>| -> MultiPolygon<f64> {
+        let inside = shape.bounding_rect().is_some_and(|r| {
+            r.min().x >= ox0 && r.max().x <= ox1 && r.min().y >= oy0 && r.max().y <= oy1
+        });
+        if inside {
+            shape.clone()
+        } else {
+            shape.intersection(&outer_polygon)
+        }
+    };
+    let clipped = |shape: MultiPolygon<f64>| shape.intersection(&clip_polygon).0;
     let owners: BTreeSet<usize> = cluster
         .edges
         .iter()
         .filter(|e| !e.from_parent)
         .map(|e| e.owner as usize)
         .collect();
-    let involved_invalid = owners.iter().any(|&o| prepared[o].geometry.is_none());
 
-    // Whole geometries go into the boolean ops and only their results are clipped: clipping the
-    // inputs separately leaves micro-slivers along the clip box where their cuts differ.
-    let local: Vec<(usize, &MultiPolygon<f64>)> = group
+    let local: Vec<(usize, MultiPolygon<f64>)> = group
         .children
         .iter()
         .copied()
@@ -192,22 +231,24 @@ fn examine(
                 && b[1] <= clip.max().y
                 && clip.min().y <= b[3]
         })
-        .filter_map(|c| prepared[c].geometry.as_ref().map(|g| (c, g)))
+        .filter_map(|c| match &prepared[c].geometry {
+            Some(g) => Some((c, cut(g))),
+            // An invalid cell still takes part, repaired by the boolean engine's fill rule, so
+            // it cannot hide an overlap next to it.
+            None => repaired(&prepared[c]).map(|g| (c, cut(&g))),
+        })
         .collect();
-    let clipped = |shape: MultiPolygon<f64>| shape.intersection(&clip_polygon).0;
+    let involved_invalid = local.iter().any(|(c, _)| prepared[*c].geometry.is_none());
 
     let mut areas: Vec<(Kind, Vec<String>, Polygon<f64>)> = Vec::new();
     for (i, (a, shape_a)) in local.iter().enumerate() {
         for (b, shape_b) in &local[i + 1..] {
-            if !owners.contains(a) && !owners.contains(b) {
-                continue;
-            }
             if let (Some(ra), Some(rb)) = (shape_a.bounding_rect(), shape_b.bounding_rect())
                 && !ra.intersects(&rb)
             {
                 continue;
             }
-            for polygon in clipped(shape_a.intersection(*shape_b)) {
+            for polygon in clipped(shape_a.intersection(shape_b)) {
                 let codes = vec![
                     prepared[*a].cell.code.clone(),
                     prepared[*b].cell.code.clone(),
@@ -216,20 +257,20 @@ fn examine(
             }
         }
     }
-    let union = unary_union(local.iter().map(|(_, p)| *p));
+    let union = unary_union(local.iter().map(|(_, p)| p));
     let owner_codes: Vec<String> = owners
         .iter()
         .map(|&o| prepared[o].cell.code.clone())
         .collect();
     let parent_geometry = group
         .parent
-        .and_then(|p| prepared[p].geometry.as_ref().map(|g| (p, g)));
-    match parent_geometry {
+        .and_then(|p| prepared[p].geometry.as_ref().map(|g| (p, cut(g))));
+    match &parent_geometry {
         Some((p, parent)) => {
             if !involved_invalid {
                 for polygon in clipped(parent.difference(&union)) {
                     let mut cells = owner_codes.clone();
-                    cells.push(prepared[p].cell.code.clone());
+                    cells.push(prepared[*p].cell.code.clone());
                     areas.push((Kind::Gap, cells, polygon));
                 }
             }
@@ -239,7 +280,7 @@ fn examine(
                         Kind::OutsideParent,
                         vec![
                             prepared[*c].cell.code.clone(),
-                            prepared[p].cell.code.clone(),
+                            prepared[*p].cell.code.clone(),
                         ],
                         polygon,
                     ));
@@ -274,7 +315,8 @@ fn examine(
     let mut sliver_area = 0.0;
     let mut sliver_kinds = BTreeSet::new();
     for (kind, cells, polygon) in areas {
-        let shape = MultiPolygon(vec![polygon]);
+        // Boolean ops may return clockwise shells; geodesic area needs counter-clockwise ones.
+        let shape = MultiPolygon(vec![polygon]).orient(Direction::Default);
         let area = area_m2(&shape, options);
         // Boolean ops leave crumbs of 1e-9 m² along the clip box; nothing real is that small.
         if area <= MIN_AREA_M2 {
@@ -310,6 +352,36 @@ fn examine(
             message: format!("{what} ({area:.3} m², about {width:.2} m wide)"),
         });
     }
+    // Without a parent the coverage's own outline is unmatched by nature: edges along the local
+    // union's outer boundary (inside the box) are not findings.
+    let mut cluster_edges = cluster.edges.clone();
+    if parent_geometry.is_none() {
+        // The boolean ops move vertices by float noise, so compare on a 1e-7° (≈ 1 cm) grid.
+        let grid = |c: Coord<f64>| ((c.x * 1e7).round() as i64, (c.y * 1e7).round() as i64);
+        let outline: rustc_hash::FxHashSet<(i64, i64)> = union
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter().map(|c| grid(*c)))
+            .collect();
+        let near = |c: Coord<f64>| {
+            let (x, y) = grid(c);
+            (-1..=1).any(|dx| (-1..=1).any(|dy| outline.contains(&(x + dx, y + dy))))
+        };
+        cluster_edges.retain(|e| !(near(e.a) && near(e.b)));
+        if cluster_edges.is_empty() && found.is_empty() && slivers.is_empty() {
+            return found;
+        }
+    }
+    let cluster = &Cluster {
+        group: cluster.group,
+        edges: cluster_edges,
+        bbox: cluster.bbox,
+    };
+    // Leftovers around an invalid cell are explained by its own finding: its repaired stand-in
+    // never matches its neighbours vertex for vertex, so only substantial areas are findings.
+    if involved_invalid {
+        return found;
+    }
     if !slivers.is_empty() || found.is_empty() {
         let what = if sliver_kinds.is_empty() {
             "edges do not share their vertices".to_string()
@@ -324,6 +396,23 @@ fn examine(
         found.push(mismatch(prepared, cluster, geometry, sliver_area, &what));
     }
     found
+}
+
+/// A valid stand-in for an invalid cell, for drawing findings only.
+fn repaired(cell: &Prepared) -> Option<MultiPolygon<f64>> {
+    let rings = cell.rings.as_ref()?;
+    let raw = MultiPolygon(
+        rings
+            .iter()
+            .map(|p| {
+                Polygon::new(
+                    LineString(p[0].clone()),
+                    p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                )
+            })
+            .collect(),
+    );
+    catch_unwind(AssertUnwindSafe(|| unary_union(std::iter::once(&raw)))).ok()
 }
 
 fn mismatch(

@@ -44,7 +44,13 @@ fn key(e: &Edge) -> EdgeKey {
 pub(crate) fn pair_edges(prepared: &[Prepared], groups: &[Group]) -> Vec<Edge> {
     let mut edges = Vec::new();
     for (g, group) in groups.iter().enumerate() {
-        for &c in &group.children {
+        // An invalid child's own edges could pair with its neighbours' around an overlap they
+        // hide; leaving them out makes its whole neighbourhood a cluster for `diagnose`.
+        for &c in group
+            .children
+            .iter()
+            .filter(|&&c| prepared[c].geometry.is_some())
+        {
             push_rings(&mut edges, prepared, g as u32, c, false);
         }
         if let Some(p) = group.parent {

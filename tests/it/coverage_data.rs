@@ -1,0 +1,128 @@
+//! The coverage engine on real data from `../shared/data/` and on the demo.
+
+use gridmap::geometry::coverage::{
+    CodeRules, CoverageCell, Kind, Options, cells_from_geojson, validate,
+};
+
+use crate::harness::demo_dir;
+
+fn shared(path: &str) -> String {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+fn read(path: &str, code: &str) -> Vec<CoverageCell> {
+    cells_from_geojson(&shared(path), code).unwrap()
+}
+
+fn with_codes(code_rules: CodeRules) -> Options {
+    Options {
+        code_rules,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn the_demo_validates_clean_at_every_level() {
+    let text = std::fs::read_to_string(demo_dir().join("cells.geojson")).unwrap();
+    let cells = cells_from_geojson(&text, "code").unwrap();
+    let report = validate(&cells, &[], &Options::default());
+    assert!(report.valid, "{}", report.summary(20));
+    // Only the enclave village is in two pieces, which is a warning.
+    assert_eq!(report.errors().count(), 0);
+    assert_eq!(report.count(Kind::Multipart), 1);
+}
+
+#[test]
+fn us_counties_inside_states_show_their_known_defects() {
+    let counties = read("us/us_counties_2017_10m.geojson", "id");
+    let states = read("us/us_states_2017_10m.geojson", "id");
+    let report = validate(&counties, &states, &with_codes(CodeRules::Prefix));
+    let invalid: Vec<&str> = report
+        .violations
+        .iter()
+        .filter(|v| v.kind == Kind::InvalidGeometry && v.cells[0].len() == 5)
+        .map(|v| v.cells[0].as_str())
+        .collect();
+    // PostGIS ST_IsValid finds the same 40 invalid counties.
+    assert_eq!(invalid.len(), 40, "{invalid:?}");
+    for code in ["06001", "06075", "22067", "51620", "56039"] {
+        assert!(invalid.contains(&code), "{code} not reported invalid");
+    }
+    // Overlaps hidden next to invalid counties are still found (PostGIS ST_Relate agrees).
+    let overlaps: Vec<(Vec<String>, f64)> = report
+        .violations
+        .iter()
+        .filter(|v| v.kind == Kind::Overlap)
+        .map(|v| (v.cells.clone(), v.area_m2.unwrap()))
+        .collect();
+    let has = |a: &str, b: &str| {
+        overlaps
+            .iter()
+            .any(|(c, _)| c.contains(&a.to_string()) && c.contains(&b.to_string()))
+    };
+    assert!(has("06077", "06085"), "{overlaps:?}");
+    assert!(has("22073", "22083"), "{overlaps:?}");
+    let la = overlaps
+        .iter()
+        .find(|(c, _)| c.contains(&"22073".to_string()))
+        .unwrap()
+        .1;
+    assert!(
+        (la / 307_440.0 - 1.0).abs() < 0.01,
+        "PostGIS says 307,440 m², we say {la}"
+    );
+    // Every finding names real cells and is not a stray mismatch along clean borders.
+    assert_eq!(report.count(Kind::Gap), 0);
+    assert_eq!(
+        report.count(Kind::EdgeMismatch),
+        0,
+        "{}",
+        report.summary(30)
+    );
+    assert!(!report.valid);
+}
+
+#[test]
+fn london_boroughs_have_exactly_their_two_invalid_polygons() {
+    let boroughs = read("london/london_boroughs.geojson", "id");
+    let report = validate(&boroughs, &[], &with_codes(CodeRules::Free));
+    let errors: Vec<(Kind, &str)> = report
+        .errors()
+        .map(|v| (v.kind, v.cells[0].as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (Kind::InvalidGeometry, "Newham"),
+            (Kind::InvalidGeometry, "Richmond upon Thames")
+        ]
+    );
+}
+
+#[test]
+fn taipei_townships_show_slivers_between_neighbours() {
+    let towns = read("taiwan/taipei_newtaipei_townships.geojson", "TOWNCODE");
+    let report = validate(&towns, &[], &with_codes(CodeRules::Free));
+    assert!(!report.valid);
+    let mismatches: Vec<_> = report
+        .violations
+        .iter()
+        .filter(|v| v.kind == Kind::EdgeMismatch)
+        .collect();
+    assert!(mismatches.len() > 20, "{}", report.summary(10));
+    // All slivers: tiny areas, between neighbours, never a gap or overlap of substance.
+    assert_eq!(
+        report.count(Kind::Overlap) + report.count(Kind::Gap),
+        0,
+        "{}",
+        report.summary(10)
+    );
+    assert!(
+        mismatches
+            .iter()
+            .all(|m| m.area_m2.unwrap_or(0.0) < 1.0 && m.geometry.is_some())
+    );
+}
