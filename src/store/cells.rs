@@ -6,8 +6,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
-use crate::domain::cell::Cell;
+use crate::domain::cell::{Cell, CellKind};
+use crate::domain::code::CellCode;
 use crate::import::cells::{Problem, external_parents};
+
+/// The NOTIFY channel announcing a new revision (payload: its number).
+pub const REVISION_CHANNEL: &str = "gridmap_revision";
 
 /// Serialises revision numbering: one writer of the atlas at a time.
 const REVISION_LOCK: i64 = 0x0067_7269_6472_6576;
@@ -23,8 +27,16 @@ pub struct FeatureRefused {
 /// Outcome of writing cells as a revision.
 #[derive(Debug)]
 pub enum WriteOutcome {
-    Committed { revision: i32, cells: usize },
+    Committed {
+        revision: i32,
+        cells: usize,
+    },
     Refused(FeatureRefused),
+    /// The atlas moved on since the change was checked against revision `base`.
+    Stale {
+        base: i32,
+        current: i32,
+    },
 }
 
 /// Writes `cells` as one new revision: rows with the same codes are closed, new rows inserted.
@@ -32,11 +44,12 @@ pub enum WriteOutcome {
 pub async fn write_revision(
     client: &mut Client,
     cells: &[Cell],
+    base: Option<i32>,
     author: &str,
     message: &str,
 ) -> StoreResult<WriteOutcome> {
     let tx = client.transaction().await?;
-    let outcome = write_revision_in(&tx, cells, author, message).await?;
+    let outcome = write_revision_in(&tx, cells, base, author, message).await?;
     if matches!(outcome, WriteOutcome::Committed { .. }) {
         tx.commit().await?;
     }
@@ -47,11 +60,18 @@ pub async fn write_revision(
 pub async fn write_revision_in(
     tx: &Transaction<'_>,
     cells: &[Cell],
+    base: Option<i32>,
     author: &str,
     message: &str,
 ) -> StoreResult<WriteOutcome> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REVISION_LOCK])
         .await?;
+    if let Some(base) = base {
+        let current = super::current_revision(tx.client()).await?;
+        if current != base {
+            return Ok(WriteOutcome::Stale { base, current });
+        }
+    }
 
     for (parent, feature) in external_parents(cells) {
         let found = tx
@@ -77,6 +97,12 @@ pub async fn write_revision_in(
     tx.execute(
         "INSERT INTO revisions (number, author, message) VALUES ($1, $2, $3)",
         &[&revision, &author, &message],
+    )
+    .await?;
+    // Delivered at commit only: servers reload their atlas snapshot when they hear it.
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&REVISION_CHANNEL, &revision.to_string()],
     )
     .await?;
     let codes: Vec<&str> = cells.iter().map(|c| c.code.as_str()).collect();
@@ -191,6 +217,51 @@ pub async fn feature(client: &Client, code: &str, as_of: Option<i32>) -> StoreRe
         .await?
         .map(|r| r.get::<_, Value>(0))
         .ok_or_else(|| StoreError::NotFound(format!("no cell with code {code}")))
+}
+
+/// The current revision and all its cells, geometry decoded exactly from WKB (no text round
+/// trip, so shared vertices stay bit-identical). This is what the atlas snapshot is built from.
+pub async fn load_current(client: &Client) -> StoreResult<(i32, Vec<Cell>)> {
+    let revision = super::current_revision(client).await?;
+    let rows = client
+        .query(
+            "SELECT code, parent_code, level, kind, name, geom, attributes
+             FROM cells WHERE valid_to IS NULL ORDER BY level, code",
+            &[],
+        )
+        .await?;
+    let mut cells = Vec::with_capacity(rows.len());
+    for row in rows {
+        let code: String = row.get(0);
+        let bad = |what: &str| StoreError::Refused(format!("stored cell {code} has {what}"));
+        let geometry: geozero::wkb::Decode<geo_types::Geometry<f64>> = row.try_get(5)?;
+        let geometry = match geometry.geometry {
+            Some(geo_types::Geometry::MultiPolygon(m)) => m,
+            Some(geo_types::Geometry::Polygon(p)) => geo_types::MultiPolygon(vec![p]),
+            _ => return Err(bad("no polygonal geometry")),
+        };
+        let kind: String = row.get(3);
+        let level: i16 = row.get(2);
+        let parent: Option<String> = row.get(1);
+        let attributes = match row.get::<_, Value>(6) {
+            Value::Object(map) => map,
+            _ => Default::default(),
+        };
+        cells.push(Cell {
+            code: CellCode::parse(&code).map_err(|e| bad(&e.to_string()))?,
+            parent: parent
+                .as_deref()
+                .map(CellCode::parse)
+                .transpose()
+                .map_err(|e| bad(&e.to_string()))?,
+            level: level as u8,
+            kind: CellKind::parse(&kind).ok_or_else(|| bad("an unknown kind"))?,
+            name: row.get(4),
+            geometry,
+            attributes,
+        });
+    }
+    Ok((revision, cells))
 }
 
 /// Number of current cells per level, for start-up logs and checks.

@@ -31,11 +31,23 @@ pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Optio
     let registry = files::read_registry(dir).map_err(|e| refuse(&e))?;
 
     let tx = client.transaction().await?;
-    let revision =
-        match write_revision_in(&tx, &cells, "gridmap demo", "demo deployment 湄潭县").await? {
-            WriteOutcome::Committed { revision, .. } => revision,
-            WriteOutcome::Refused(r) => return Err(refuse(&r)),
-        };
+    let revision = match write_revision_in(
+        &tx,
+        &cells,
+        Some(0),
+        "gridmap demo",
+        "demo deployment 湄潭县",
+    )
+    .await?
+    {
+        WriteOutcome::Committed { revision, .. } => revision,
+        WriteOutcome::Refused(r) => return Err(refuse(&r)),
+        WriteOutcome::Stale { current, .. } => {
+            return Err(refuse(&format!(
+                "the atlas is already at revision {current}"
+            )));
+        }
+    };
     let b = &registry.buildings;
     let ids: Vec<&str> = b.iter().map(|x| x.id.as_str()).collect();
     let addresses: Vec<&str> = b.iter().map(|x| x.address.as_str()).collect();

@@ -150,7 +150,7 @@ async fn an_unknown_parent_found_only_in_the_database_check_rolls_back() {
       {"type":"Feature","properties":{"code":"520328004001","parent":"520328004","name":"x"},"geometry":{"type":"Polygon","coordinates":[[[107,27],[107.5,27],[107.5,27.5],[107,27]]]}}]}"#;
     let cells = parse_cells(text).unwrap();
     let mut client = db.client().await;
-    let outcome = write_revision(&mut client, &cells, "test", "bad")
+    let outcome = write_revision(&mut client, &cells, None, "test", "bad")
         .await
         .unwrap();
     match outcome {
@@ -180,12 +180,53 @@ async fn overlapping_siblings_are_refused_by_the_database_guard() {
         feature("520328004", "\"520328\"", west),
         feature("520328101", "\"520328\"", east)
     );
+    // The validator refuses it first, with the report…
     let (ok, out) = run_import(&db, &text);
     assert!(!ok);
-    assert!(out.contains("overlaps its sibling"), "{out}");
-    assert!(
-        out.contains("feature 1") || out.contains("feature 2"),
-        "{out}"
-    );
+    assert!(out.contains("would break the coverage rule"), "{out}");
+    assert!(out.contains("overlap"), "{out}");
     assert_eq!(snapshot(&db).await, (0, 1, 0));
+    // …and the database refuses it on its own when the validator is bypassed.
+    let cells = parse_cells(&text).unwrap();
+    let mut client = db.client().await;
+    match write_revision(&mut client, &cells, None, "test", "bypass")
+        .await
+        .unwrap()
+    {
+        WriteOutcome::Refused(r) => {
+            assert!(r.to_string().contains("overlaps its sibling"), "{r}");
+            assert!([1, 2].contains(&r.feature));
+        }
+        other => panic!("the database guard let an overlap through: {other:?}"),
+    }
+    assert_eq!(snapshot(&db).await, (0, 1, 0));
+}
+
+#[tokio::test]
+async fn an_import_that_would_leave_a_gap_is_refused_with_the_report() {
+    let db = fresh_db(true).await;
+    let (ok, out) = run_import(&db, &demo_collection().to_string());
+    assert!(ok, "{out}");
+    let before = snapshot(&db).await;
+    // Shrink one grid to a triangle of its first vertices: a gap opens inside its village.
+    let collection = demo_collection();
+    let grid = collection["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["level"] == 3)
+        .unwrap();
+    let ring = &grid["geometry"]["coordinates"][0][0];
+    let only = serde_json::json!({"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "properties": grid["properties"].clone(),
+        "geometry": {"type": "Polygon", "coordinates": [[
+            ring[0].clone(), ring[1].clone(), ring[2].clone(), ring[0].clone()
+        ]]}
+    }]});
+    let (ok, out) = run_import(&db, &only.to_string());
+    assert!(!ok);
+    assert!(out.contains("would break the coverage rule"), "{out}");
+    assert!(out.contains("gap"), "{out}");
+    assert_eq!(snapshot(&db).await, before);
 }

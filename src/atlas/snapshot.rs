@@ -1,0 +1,236 @@
+//! One revision of the atlas in memory, and point location on it.
+
+use std::collections::HashMap;
+
+use geo::BoundingRect;
+use geo_types::{Coord, MultiPolygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use crate::domain::cell::Cell;
+use crate::geometry::point_in::{distance_to_boundary_m, multipolygon_contains};
+
+/// A cell as the snapshot holds it.
+#[derive(Debug, Clone)]
+pub struct AtlasCell {
+    pub code: String,
+    pub name: String,
+    pub level: u8,
+    pub kind: String,
+    pub parent: Option<usize>,
+    pub geometry: MultiPolygon<f64>,
+}
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// An immutable snapshot: build once, share behind an `Arc`, never mutate.
+pub struct Atlas {
+    pub revision: i32,
+    cells: Vec<AtlasCell>,
+    by_code: HashMap<String, usize>,
+    /// One R-tree per level, so a point finds its finest cell first.
+    trees: Vec<RTree<Entry>>,
+}
+
+/// Where a point fell: the chain from the top level down, and how close the finest cell's
+/// boundary is.
+#[derive(Debug, Clone)]
+pub struct Located<'a> {
+    pub chain: Vec<&'a AtlasCell>,
+    pub boundary_distance_m: f64,
+}
+
+impl Atlas {
+    /// An empty atlas (revision 0), for a server whose database has no cells yet.
+    pub fn empty() -> Atlas {
+        Atlas::new(0, Vec::new())
+    }
+
+    pub fn new(revision: i32, cells: Vec<Cell>) -> Atlas {
+        let by_code: HashMap<String, usize> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code.to_string(), i))
+            .collect();
+        let cells: Vec<AtlasCell> = cells
+            .into_iter()
+            .map(|c| AtlasCell {
+                parent: c
+                    .parent
+                    .as_ref()
+                    .and_then(|p| by_code.get(p.as_str()).copied()),
+                code: c.code.to_string(),
+                name: c.name,
+                level: c.level,
+                kind: c.kind.as_str().to_string(),
+                geometry: c.geometry,
+            })
+            .collect();
+        let max_level = cells.iter().map(|c| c.level as usize).max().unwrap_or(0);
+        let mut per_level: Vec<Vec<Entry>> = vec![Vec::new(); max_level + 1];
+        for (i, cell) in cells.iter().enumerate() {
+            if let Some(rect) = cell.geometry.bounding_rect() {
+                let envelope = Rectangle::from_corners(
+                    [rect.min().x, rect.min().y],
+                    [rect.max().x, rect.max().y],
+                );
+                per_level[cell.level as usize].push(GeomWithData::new(envelope, i as u32));
+            }
+        }
+        Atlas {
+            revision,
+            cells,
+            by_code,
+            trees: per_level.into_iter().map(RTree::bulk_load).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    pub fn cells(&self) -> &[AtlasCell] {
+        &self.cells
+    }
+
+    pub fn get(&self, code: &str) -> Option<&AtlasCell> {
+        self.by_code.get(code).map(|&i| &self.cells[i])
+    }
+
+    /// The finest cell containing `p` (half-open rule, see `geometry::point_in`), or `None`.
+    pub fn locate_index(&self, p: Coord<f64>) -> Option<usize> {
+        let probe = AABB::from_point([p.x, p.y]);
+        for tree in self.trees.iter().rev() {
+            for entry in tree.locate_in_envelope_intersecting(&probe) {
+                let i = entry.data as usize;
+                if multipolygon_contains(&self.cells[i].geometry, p) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// The chain (top level first) of cells containing `p`.
+    pub fn locate(&self, p: Coord<f64>) -> Option<Located<'_>> {
+        let finest = self.locate_index(p)?;
+        let mut chain = vec![&self.cells[finest]];
+        let mut at = self.cells[finest].parent;
+        while let Some(i) = at {
+            chain.push(&self.cells[i]);
+            at = self.cells[i].parent;
+        }
+        chain.reverse();
+        Some(Located {
+            boundary_distance_m: distance_to_boundary_m(&self.cells[finest].geometry, p),
+            chain,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cell::CellKind;
+    use crate::domain::code::CellCode;
+    use crate::geometry::coverage::synthetic::jittered_grid;
+    use geo_types::{LineString, Polygon};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn synthetic_atlas(seed: u64) -> Atlas {
+        let s = jittered_grid(10, 10, 5, seed);
+        let to_cell = |c: &crate::geometry::coverage::CoverageCell, level: u8| Cell {
+            code: CellCode::parse(&c.code).unwrap(),
+            parent: c.parent.as_deref().map(|p| CellCode::parse(p).unwrap()),
+            level,
+            kind: CellKind::default_for_level(level),
+            name: c.code.clone(),
+            geometry: MultiPolygon(vec![Polygon::new(
+                LineString(c.polygons[0][0].clone()),
+                vec![],
+            )]),
+            attributes: Default::default(),
+        };
+        let mut cells: Vec<Cell> = s.parents.iter().map(|c| to_cell(c, 2)).collect();
+        cells.extend(s.cells.iter().map(|c| to_cell(c, 3)));
+        Atlas::new(1, cells)
+    }
+
+    #[test]
+    fn a_point_on_a_shared_edge_or_vertex_belongs_to_exactly_one_cell() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut tested = 0;
+        for seed in 0..5 {
+            let atlas = synthetic_atlas(seed);
+            let grids: Vec<&AtlasCell> = atlas.cells().iter().filter(|c| c.level == 3).collect();
+            let edges_of = |c: &AtlasCell| -> Vec<(Coord<f64>, Coord<f64>)> {
+                c.geometry.0[0]
+                    .exterior()
+                    .0
+                    .windows(2)
+                    .map(|w| (w[0], w[1]))
+                    .collect()
+            };
+            let all: Vec<(Coord<f64>, Coord<f64>)> =
+                grids.iter().flat_map(|g| edges_of(g)).collect();
+            let is_shared = |a: Coord<f64>, b: Coord<f64>| all.contains(&(b, a));
+            // A vertex is inside the coverage when every edge through it is shared.
+            let interior_vertex = |v: Coord<f64>| {
+                all.iter()
+                    .filter(|(a, b)| *a == v || *b == v)
+                    .all(|(a, b)| is_shared(*a, *b))
+            };
+            for _ in 0..2000 {
+                let cell = grids[rng.random_range(0..grids.len())];
+                let edges = edges_of(cell);
+                let (a, b) = edges[rng.random_range(0..edges.len())];
+                // Only edges another grid shares (reversed): the coverage's outline is not shared.
+                if !is_shared(a, b) {
+                    continue;
+                }
+                // Anywhere along the edge, or on its first vertex when that is inside the coverage.
+                let t: f64 = if rng.random_bool(0.2) {
+                    0.0
+                } else {
+                    rng.random_range(f64::MIN_POSITIVE..1.0)
+                };
+                if t == 0.0 && !interior_vertex(a) {
+                    continue;
+                }
+                let p = a + (b - a) * t;
+                let owners: Vec<&str> = grids
+                    .iter()
+                    .filter(|g| multipolygon_contains(&g.geometry, p))
+                    .map(|g| g.code.as_str())
+                    .collect();
+                assert_eq!(owners.len(), 1, "{p:?} is in {owners:?}");
+                let located = atlas.locate(p).unwrap();
+                assert_eq!(located.chain.last().unwrap().code, owners[0]);
+                assert_eq!(located.chain.len(), 2);
+                assert!(located.boundary_distance_m < 1e-3);
+                tested += 1;
+            }
+        }
+        assert!(tested > 4000, "{tested}");
+    }
+
+    #[test]
+    fn the_chain_runs_from_the_top_and_outside_points_find_nothing() {
+        let atlas = synthetic_atlas(1);
+        let grid = atlas.cells().iter().find(|c| c.level == 3).unwrap();
+        let ring = &grid.geometry.0[0].exterior().0;
+        let centre = (ring[0] + ring[1] + ring[2] + ring[3]) / 4.0;
+        let located = atlas.locate(centre).unwrap();
+        assert_eq!(located.chain.last().unwrap().code, grid.code);
+        assert_eq!(located.chain[0].level, 2);
+        assert!(grid.code.starts_with(&located.chain[0].code));
+        assert!(located.boundary_distance_m > 10.0);
+        assert!(atlas.locate(Coord { x: 0.0, y: 0.0 }).is_none());
+        assert!(Atlas::empty().locate(centre).is_none());
+    }
+}

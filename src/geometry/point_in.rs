@@ -1,0 +1,69 @@
+//! Point in polygon with half-open boundaries, so that in an exact coverage every point of the
+//! covered ground belongs to exactly one cell — points on shared edges and vertices included.
+//!
+//! The rule: a crossing-number test where each edge is evaluated in a canonical direction (lower
+//! end first), so two cells sharing an edge compute the very same crossing. A point on an edge
+//! belongs to the cell on the edge's east side (for horizontal edges, the north side): every cell
+//! owns its western and southern boundary, like pixels in rasterisation.
+
+use geo_types::{Coord, MultiPolygon, Polygon};
+
+/// Whether `p` lies in `polygon` under the half-open rule.
+///
+/// ```
+/// use geo_types::{coord, polygon};
+/// use gridmap::geometry::point_in::polygon_contains;
+/// let west = polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)];
+/// let east = polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.)];
+/// let on_shared_edge = coord! { x: 1., y: 0.5 };
+/// assert!(!polygon_contains(&west, on_shared_edge));
+/// assert!(polygon_contains(&east, on_shared_edge));
+/// ```
+pub fn polygon_contains(polygon: &Polygon<f64>, p: Coord<f64>) -> bool {
+    let mut inside = false;
+    for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+        for w in ring.0.windows(2) {
+            let (mut a, mut b) = (w[0], w[1]);
+            if (a.y > p.y) == (b.y > p.y) {
+                continue;
+            }
+            if a.y > b.y {
+                std::mem::swap(&mut a, &mut b);
+            }
+            let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
+            if p.x < x {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
+pub fn multipolygon_contains(shape: &MultiPolygon<f64>, p: Coord<f64>) -> bool {
+    shape.0.iter().any(|polygon| polygon_contains(polygon, p))
+}
+
+/// Distance in metres from `p` to the nearest edge of `shape` (local equirectangular metres;
+/// exact enough within a grid).
+pub fn distance_to_boundary_m(shape: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
+    let kx = 111_320.0 * p.y.to_radians().cos();
+    let ky = 110_574.0;
+    let mut best = f64::MAX;
+    for polygon in &shape.0 {
+        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+            for w in ring.0.windows(2) {
+                let (ax, ay) = ((w[0].x - p.x) * kx, (w[0].y - p.y) * ky);
+                let (bx, by) = ((w[1].x - p.x) * kx, (w[1].y - p.y) * ky);
+                let (dx, dy) = (bx - ax, by - ay);
+                let length2 = dx * dx + dy * dy;
+                let t = if length2 > 0.0 {
+                    (-(ax * dx + ay * dy) / length2).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                best = best.min((ax + t * dx).hypot(ay + t * dy));
+            }
+        }
+    }
+    best
+}
