@@ -359,9 +359,16 @@ async fn serve_opened(
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("gridmap listening on http://{address}");
-    http::serve(listener, AppState { pool: pool.clone() }, shutdown_signal())
+    let state = AppState::new(pool.clone());
+    gridmap::atlas::live::reload(&state.pool, &state.atlas)
         .await
         .map_err(|e| e.to_string())?;
+    let follower =
+        gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
+    http::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    follower.abort();
     pool.close();
     tracing::info!("server stopped");
     Ok(())

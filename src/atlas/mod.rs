@@ -1,6 +1,7 @@
 //! The atlas: an immutable in-memory snapshot of one revision (cells, R-tree), swapped atomically
 //! when a new revision is committed. Readers never block and never touch the database.
 pub mod check;
+pub mod live;
 pub mod snapshot;
 
 pub use snapshot::{Atlas, AtlasCell, Located};

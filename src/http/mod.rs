@@ -4,23 +4,43 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod locate;
+pub mod planning;
 pub mod public;
 
 use std::future::Future;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::atlas::Atlas;
+use crate::atlas::live::SharedAtlas;
 use error::ApiError;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// The served atlas snapshot; swapped when a revision is committed.
+    pub atlas: SharedAtlas,
 }
+
+impl AppState {
+    /// State with an empty atlas; call `atlas::live::reload` to fill it.
+    pub fn new(pool: Pool) -> AppState {
+        AppState {
+            pool,
+            atlas: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(Atlas::empty())),
+        }
+    }
+}
+
+/// Largest request body (a whole county's cells for validation).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
@@ -28,6 +48,11 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(public::health))
         .route("/api/v1/cells", get(public::list_cells))
         .route("/api/v1/cells/{code}", get(public::get_cell))
+        .route("/api/v1/locate", get(locate::locate))
+        .route(
+            "/api/v1/validate",
+            post(planning::validate).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

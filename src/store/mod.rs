@@ -4,6 +4,7 @@
 pub mod cells;
 pub mod demo;
 pub mod embedded;
+pub mod listen;
 pub mod migrate;
 pub mod open;
 pub mod users;

@@ -12,7 +12,7 @@ use crate::harness::{TestDb, demo_db};
 
 pub fn app(db: &TestDb) -> axum::Router {
     let pool = store::pool(db.config.clone(), 4).unwrap();
-    router(AppState { pool })
+    router(AppState::new(pool))
 }
 
 pub async fn call(app: &axum::Router, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -149,4 +149,190 @@ async fn public_cells_carry_no_private_fields() {
         keys,
         ["code", "kind", "level", "name", "parent", "revision"]
     );
+}
+
+pub async fn app_with_atlas(db: &TestDb) -> (axum::Router, AppState) {
+    let state = AppState::new(store::pool(db.config.clone(), 4).unwrap());
+    gridmap::atlas::live::reload(&state.pool, &state.atlas)
+        .await
+        .unwrap();
+    (router(state.clone()), state)
+}
+
+async fn post(app: &axum::Router, uri: &str, body: String) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn locate_agrees_with_postgis_on_every_demo_building_sample() {
+    let db = demo_db().await;
+    let (app, _) = app_with_atlas(&db).await;
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT ST_X(geom), ST_Y(geom), cell_code FROM buildings ORDER BY id LIMIT 200",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in rows {
+        let (lon, lat, cell): (f64, f64, String) = (row.get(0), row.get(1), row.get(2));
+        let (status, body) = call(&app, &format!("/api/v1/locate?lon={lon}&lat={lat}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let chain: Vec<&str> = body["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            chain,
+            ["520328", &cell[..9], &cell[..12], &cell[..]],
+            "{body}"
+        );
+        assert_eq!(body["revision"], 1);
+    }
+}
+
+#[tokio::test]
+async fn locate_converts_gcj02_and_bd09_and_flags_points_near_a_boundary() {
+    use gridmap::geometry::china_crs::{gcj02_to_bd09, wgs84_to_gcj02};
+    let db = demo_db().await;
+    let (app, state) = app_with_atlas(&db).await;
+    let atlas = state.atlas.load();
+    let grid = atlas.get("520328004016001").unwrap();
+    let ring = &grid.geometry.0[0].exterior().0;
+    let centre = ring
+        .iter()
+        .fold(geo_types::Coord { x: 0.0, y: 0.0 }, |a, c| a + *c)
+        / ring.len() as f64;
+    for (crs, p) in [
+        ("wgs84", centre),
+        ("gcj02", wgs84_to_gcj02(centre)),
+        ("bd09", gcj02_to_bd09(wgs84_to_gcj02(centre))),
+    ] {
+        let (_, body) = call(
+            &app,
+            &format!("/api/v1/locate?lon={}&lat={}&crs={crs}", p.x, p.y),
+            None,
+        )
+        .await;
+        assert_eq!(body["cells"][3]["code"], "520328004016001", "{crs}: {body}");
+    }
+    // A metre from the grid's first vertex, inside it: near the boundary.
+    let near = ring[0]
+        + (centre - ring[0])
+            * (1.0 / ((centre.x - ring[0].x).hypot(centre.y - ring[0].y) * 111_000.0));
+    let (_, body) = call(
+        &app,
+        &format!("/api/v1/locate?lon={}&lat={}", near.x, near.y),
+        None,
+    )
+    .await;
+    let distance = body["near_boundary_m"].as_f64().unwrap();
+    assert!(distance < 2.0, "{body}");
+    let (_, body) = call(
+        &app,
+        &format!("/api/v1/locate?lon={}&lat={}", centre.x, centre.y),
+        None,
+    )
+    .await;
+    assert!(body["near_boundary_m"].is_null(), "{body}");
+    // Nowhere near the county.
+    let (status, body) = call(&app, "/api/v1/locate?lon=100&lat=30", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["found"], false);
+    for (uri, field) in [
+        ("/api/v1/locate?lat=27", "lon"),
+        ("/api/v1/locate?lon=200&lat=27", "lon"),
+        ("/api/v1/locate?lon=107&lat=x", "lat"),
+        ("/api/v1/locate?lon=107&lat=27&crs=utm", "crs"),
+    ] {
+        let (status, body) = call(&app, uri, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(body["error"]["details"]["field"], field, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn validate_endpoint_reports_the_demo_clean_and_a_broken_file_with_geometry() {
+    let db = demo_db().await;
+    let (app, _) = app_with_atlas(&db).await;
+    let text = std::fs::read_to_string(crate::harness::demo_dir().join("cells.geojson")).unwrap();
+    let (status, body) = post(&app, "/api/v1/validate", text.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], true, "{body}");
+
+    let mut broken: Value = serde_json::from_str(&text).unwrap();
+    let features = broken["features"].as_array_mut().unwrap();
+    let victim = features
+        .iter()
+        .position(|f| f["properties"]["level"] == 3)
+        .unwrap();
+    features.remove(victim);
+    let (status, body) = post(&app, "/api/v1/validate", broken.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], false);
+    let gap = &body["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["kind"] == "gap")
+        .unwrap()
+        .clone();
+    assert!(gap["area_m2"].as_f64().unwrap() > 10_000.0, "{gap}");
+    assert_eq!(gap["geometry"]["type"], "Polygon");
+
+    let (status, body) = post(&app, "/api/v1/validate", "{\"type\":".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["details"]["field"], "body");
+    let (status, body) = post(&app, "/api/v1/validate?codes=odd", text).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["details"]["field"], "codes");
+}
+
+#[tokio::test]
+async fn a_committed_revision_reaches_the_served_atlas_through_notify() {
+    let db = crate::harness::fresh_db(true).await;
+    let (app, state) = app_with_atlas(&db).await;
+    let follower = gridmap::atlas::live::follow_revisions(
+        db.config.clone(),
+        state.pool.clone(),
+        state.atlas.clone(),
+    );
+    let probe = "/api/v1/locate?lon=107.4925551&lat=27.7326164";
+    let (_, body) = call(&app, probe, None).await;
+    assert_eq!(body["found"], false);
+    // Give the listener a moment to subscribe, then commit the demo from another connection.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut client = db.client().await;
+    store::demo::load_if_empty(&mut client, &crate::harness::demo_dir())
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let (_, body) = call(&app, probe, None).await;
+        if body["found"] == true {
+            assert_eq!(body["revision"], 1);
+            assert_eq!(body["cells"][3]["code"], "520328101200004");
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "atlas never reloaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    follower.abort();
 }

@@ -1,0 +1,76 @@
+//! `GET /api/v1/locate`: which township, village and grid a point falls in, from the atlas
+//! snapshot (never the database).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use geo_types::Coord;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::geometry::china_crs::InputCrs;
+
+/// Within this distance of a boundary the answer carries `near_boundary_m`, so a reporter can
+/// confirm the grid.
+pub const NEAR_BOUNDARY_M: f64 = 20.0;
+
+pub async fn locate(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let number = |field: &str, range: std::ops::RangeInclusive<f64>| -> Result<f64, ApiError> {
+        let text = query
+            .get(field)
+            .ok_or_else(|| ApiError::bad_field(field, format!("{field} is required")))?;
+        text.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && range.contains(v))
+            .ok_or_else(|| {
+                ApiError::bad_field(
+                    field,
+                    format!("{field} must be a number in {range:?}, got {text:?}"),
+                )
+            })
+    };
+    let lon = number("lon", -180.0..=180.0)?;
+    let lat = number("lat", -90.0..=90.0)?;
+    let crs_name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
+    let crs = InputCrs::parse(crs_name).ok_or_else(|| {
+        ApiError::bad_field(
+            "crs",
+            format!("crs must be wgs84, cgcs2000, gcj02 or bd09, got {crs_name:?}"),
+        )
+    })?;
+    if let Some(other) = query
+        .keys()
+        .find(|k| !["lon", "lat", "crs"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}"),
+        ));
+    }
+    let point = crs.to_cgcs2000(Coord { x: lon, y: lat });
+    let atlas = state.atlas.load();
+    let located = atlas.locate(point);
+    let cells: Vec<Value> = located
+        .iter()
+        .flat_map(|l| l.chain.iter())
+        .map(|c| json!({"code": c.code, "name": c.name, "level": c.level, "kind": c.kind}))
+        .collect();
+    let near = located
+        .as_ref()
+        .map(|l| l.boundary_distance_m)
+        .filter(|d| *d <= NEAR_BOUNDARY_M)
+        .map(|d| (d * 100.0).round() / 100.0);
+    Ok(Json(json!({
+        "point": [point.x, point.y],
+        "crs": crs_name,
+        "revision": atlas.revision,
+        "found": !cells.is_empty(),
+        "cells": cells,
+        "near_boundary_m": near,
+    })))
+}
