@@ -75,6 +75,12 @@ enum Command {
         /// Gaps/overlaps thinner than this many metres are reported as edge_mismatch slivers.
         #[arg(long, default_value_t = 1.0)]
         sliver_width: f64,
+        /// Repair: snap vertices within this many metres of a neighbour's vertex or edge (needs -o).
+        #[arg(long)]
+        snap: Option<f64>,
+        /// Where to write the snapped file (the input is never changed).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Manage API users.
     User {
@@ -124,6 +130,8 @@ fn main() -> ExitCode {
         codes,
         code_property,
         sliver_width,
+        snap,
+        output,
     } = &cli.command
     {
         let options = coverage::Options {
@@ -135,7 +143,28 @@ fn main() -> ExitCode {
             sliver_width_m: *sliver_width,
             ..coverage::Options::default()
         };
-        return validate_file(file, parents.as_deref(), *json, code_property, &options);
+        let repair = match (snap, output) {
+            (Some(t), Some(out)) if t.is_finite() && *t > 0.0 => Some((*t, out.as_path())),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                eprintln!("error: --snap needs a tolerance in metres greater than 0");
+                return ExitCode::from(2);
+            }
+            _ => {
+                eprintln!(
+                    "error: --snap and -o OUT go together: repair writes a new file, never the input"
+                );
+                return ExitCode::from(2);
+            }
+        };
+        return validate_file(
+            file,
+            parents.as_deref(),
+            *json,
+            code_property,
+            &options,
+            repair,
+        );
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -257,19 +286,43 @@ fn validate_file(
     json: bool,
     code_property: &str,
     options: &coverage::Options,
+    repair: Option<(f64, &Path)>,
 ) -> ExitCode {
     let read = |path: &Path| -> Result<Vec<coverage::CoverageCell>, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         coverage::cells_from_geojson(&text, code_property)
             .map_err(|e| format!("{}: {e}", path.display()))
     };
-    let cells = match read(file) {
+    let mut cells = match read(file) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some((tolerance_m, out)) = repair {
+        let snapped = gridmap::geometry::snap::snap(&mut cells, tolerance_m);
+        let written = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+            .and_then(|mut collection| {
+                gridmap::geometry::snap::write_back(&mut collection, &cells);
+                std::fs::write(out, collection.to_string())
+                    .map_err(|e| format!("{}: {e}", out.display()))
+            });
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "snapped within {tolerance_m} m: {} vertices moved (at most {:.3} m), {} inserted into neighbours' edges, {} duplicates removed; wrote {}",
+            snapped.moved,
+            snapped.max_move_m,
+            snapped.inserted,
+            snapped.removed,
+            out.display()
+        );
+    }
     let parent_cells = match parents.map(read).transpose() {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => {

@@ -5,4 +5,5 @@ pub mod crs;
 pub mod dissolve;
 pub mod point_in;
 pub mod shared_edges;
+pub mod snap;
 pub mod validity;

@@ -126,3 +126,85 @@ fn taipei_townships_show_slivers_between_neighbours() {
             .all(|m| m.area_m2.unwrap_or(0.0) < 1.0 && m.geometry.is_some())
     );
 }
+
+fn gridmap(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(crate::harness::binary())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn snapping_repairs_the_taipei_slivers_into_a_valid_coverage() {
+    let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/taiwan/taipei_newtaipei_townships.geojson");
+    let input = input.to_str().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("snapped.geojson");
+    let out = out.to_str().unwrap();
+    let base = [
+        "validate",
+        input,
+        "--codes",
+        "free",
+        "--code-property",
+        "TOWNCODE",
+    ];
+
+    let (status, stdout, _) = gridmap(&base);
+    assert_eq!(status, 1, "{stdout}");
+    let (status, stdout, stderr) = gridmap(&[&base[..], &["--snap", "0.5", "-o", out]].concat());
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("vertices moved") && stderr.contains("inserted"),
+        "{stderr}"
+    );
+    // The repaired file validates on its own, even with no tolerance for slivers, and keeps
+    // every feature with its properties.
+    let repaired = [&[
+        "validate",
+        out,
+        "--codes",
+        "free",
+        "--code-property",
+        "TOWNCODE",
+        "--sliver-width",
+        "0",
+    ][..]]
+    .concat();
+    let (status, stdout, _) = gridmap(&repaired);
+    assert_eq!(status, 0, "{stdout}");
+    let text = std::fs::read_to_string(out).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["features"].as_array().unwrap().len(), 41);
+    assert_eq!(json["features"][0]["properties"]["TOWNNAME"], "大安區");
+    // The input is never changed.
+    let original = std::fs::read_to_string(input).unwrap();
+    assert_ne!(original, text);
+}
+
+#[test]
+fn validate_exit_codes_and_json_report() {
+    let demo = crate::harness::demo_dir().join("cells.geojson");
+    let demo = demo.to_str().unwrap();
+    let (status, stdout, _) = gridmap(&["validate", demo, "--json"]);
+    assert_eq!(status, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["violations"][0]["kind"], "multipart");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"type\": \"FeatureCollection\", \"features\": [").unwrap();
+    let (status, _, stderr) = gridmap(&["validate", broken.to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("line 1"), "{stderr}");
+    let (status, _, stderr) = gridmap(&["validate", demo, "--snap", "0.5"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("-o"), "{stderr}");
+}
