@@ -249,19 +249,13 @@ fn examine(
                 continue;
             }
             for polygon in clipped(shape_a.intersection(shape_b)) {
-                let codes = vec![
-                    prepared[*a].cell.code.clone(),
-                    prepared[*b].cell.code.clone(),
-                ];
+                let codes = vec![prepared[*a].code.clone(), prepared[*b].code.clone()];
                 areas.push((Kind::Overlap, codes, polygon));
             }
         }
     }
     let union = unary_union(local.iter().map(|(_, p)| p));
-    let owner_codes: Vec<String> = owners
-        .iter()
-        .map(|&o| prepared[o].cell.code.clone())
-        .collect();
+    let owner_codes: Vec<String> = owners.iter().map(|&o| prepared[o].code.clone()).collect();
     let parent_geometry = group
         .parent
         .and_then(|p| prepared[p].geometry.as_ref().map(|g| (p, cut(g))));
@@ -270,7 +264,7 @@ fn examine(
             if !involved_invalid {
                 for polygon in clipped(parent.difference(&union)) {
                     let mut cells = owner_codes.clone();
-                    cells.push(prepared[*p].cell.code.clone());
+                    cells.push(prepared[*p].code.clone());
                     areas.push((Kind::Gap, cells, polygon));
                 }
             }
@@ -278,10 +272,7 @@ fn examine(
                 for polygon in clipped(shape.difference(parent)) {
                     areas.push((
                         Kind::OutsideParent,
-                        vec![
-                            prepared[*c].cell.code.clone(),
-                            prepared[*p].cell.code.clone(),
-                        ],
+                        vec![prepared[*c].code.clone(), prepared[*p].code.clone()],
                         polygon,
                     ));
                 }
@@ -425,7 +416,7 @@ fn mismatch(
     let cells: BTreeSet<String> = cluster
         .edges
         .iter()
-        .map(|e| prepared[e.owner as usize].cell.code.clone())
+        .map(|e| prepared[e.owner as usize].code.clone())
         .collect();
     let cells: Vec<String> = cells.into_iter().collect();
     let geometry = geometry.unwrap_or_else(|| {

@@ -10,6 +10,7 @@
 mod diagnose;
 pub mod edges;
 mod hierarchy;
+pub mod incremental;
 pub mod input;
 mod report;
 pub mod synthetic;
@@ -62,8 +63,8 @@ impl Default for Options {
 }
 
 /// A cell once read: its valid geometry (if any) and place in the tree.
-pub(crate) struct Prepared<'a> {
-    pub cell: &'a CoverageCell,
+pub(crate) struct Prepared {
+    pub code: String,
     /// Oriented rings (shells CCW, holes CW) of each polygon, when all are closed and ≥ 4 long.
     pub rings: Option<Vec<Vec<Ring>>>,
     /// `Some` when the cell is OGC-valid.
@@ -94,10 +95,10 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     {
         violations.push(Violation::warning(
             Kind::Multipart,
-            vec![p.cell.code.clone()],
+            vec![p.code.clone()],
             format!(
                 "cell {} is in {} separate pieces",
-                p.cell.code,
+                p.code,
                 p.geometry.as_ref().map_or(0, |g| g.0.len())
             ),
         ));
@@ -105,15 +106,15 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     if let Some(households) = &options.households {
         let (low, high) = options.household_band;
         for p in &prepared[..cells.len()] {
-            if let Some(&n) = households.get(&p.cell.code)
+            if let Some(&n) = households.get(&p.code)
                 && (n < low || n > high)
             {
                 violations.push(Violation::warning(
                     Kind::SizeBand,
-                    vec![p.cell.code.clone()],
+                    vec![p.code.clone()],
                     format!(
                         "cell {} has {n} households, outside the band {low}–{high}",
-                        p.cell.code
+                        p.code
                     ),
                 ));
             }
@@ -141,13 +142,13 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     Report::new(violations)
 }
 
-fn prepare<'a>(
-    cell: &'a CoverageCell,
+fn prepare(
+    cell: &CoverageCell,
     parent: Option<usize>,
     options: &Options,
     violations: &mut Vec<Violation>,
     duplicate: bool,
-) -> Prepared<'a> {
+) -> Prepared {
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for c in cell.polygons.iter().flatten().flatten() {
         if c.x.is_finite() && c.y.is_finite() {
@@ -230,7 +231,7 @@ fn prepare<'a>(
         });
     }
     Prepared {
-        cell,
+        code: cell.code.clone(),
         rings,
         geometry,
         parent,
