@@ -199,9 +199,6 @@ fn examine(
     // numerical crumbs only along the outer box, which the result clip throws away.
     let outer = 3.0 * margin + (x1 - x0).max(y1 - y0);
     let (ox0, oy0, ox1, oy1) = (x0 - outer, y0 - outer, x1 + outer, y1 + outer);
-    let outer_polygon = MultiPolygon(vec![
-        Rect::new(Coord { x: ox0, y: oy0 }, Coord { x: ox1, y: oy1 }).to_polygon(),
-    ]);
     let cut = |shape: &MultiPolygon<f64>| -> MultiPolygon<f64> {
         let inside = shape.bounding_rect().is_some_and(|r| {
             r.min().x >= ox0 && r.max().x <= ox1 && r.min().y >= oy0 && r.max().y <= oy1
@@ -209,7 +206,7 @@ fn examine(
         if inside {
             shape.clone()
         } else {
-            shape.intersection(&outer_polygon)
+            clip_to_box(shape, [ox0, oy0, ox1, oy1])
         }
     };
     let clipped = |shape: MultiPolygon<f64>| shape.intersection(&clip_polygon).0;
@@ -231,14 +228,17 @@ fn examine(
                 && b[1] <= clip.max().y
                 && clip.min().y <= b[3]
         })
-        .filter_map(|c| match &prepared[c].geometry {
-            Some(g) => Some((c, cut(g))),
+        .filter_map(|c| match prepared[c].geometry() {
+            Some(g) => Some((c, cut(&g))),
             // An invalid cell still takes part, repaired by the boolean engine's fill rule, so
             // it cannot hide an overlap next to it.
-            None => repaired(&prepared[c]).map(|g| (c, cut(&g))),
+            None => prepared[c]
+                .shape()
+                .and_then(|g| repaired(cut(&g)))
+                .map(|g| (c, g)),
         })
         .collect();
-    let involved_invalid = local.iter().any(|(c, _)| prepared[*c].geometry.is_none());
+    let involved_invalid = local.iter().any(|(c, _)| !prepared[*c].valid);
 
     let mut areas: Vec<(Kind, Vec<String>, Polygon<f64>)> = Vec::new();
     for (i, (a, shape_a)) in local.iter().enumerate() {
@@ -258,7 +258,7 @@ fn examine(
     let owner_codes: Vec<String> = owners.iter().map(|&o| prepared[o].code.clone()).collect();
     let parent_geometry = group
         .parent
-        .and_then(|p| prepared[p].geometry.as_ref().map(|g| (p, cut(g))));
+        .and_then(|p| prepared[p].geometry().map(|g| (p, cut(&g))));
     match &parent_geometry {
         Some((p, parent)) => {
             if !involved_invalid {
@@ -389,20 +389,69 @@ fn examine(
     found
 }
 
-/// A valid stand-in for an invalid cell, for drawing findings only.
-fn repaired(cell: &Prepared) -> Option<MultiPolygon<f64>> {
-    let rings = cell.rings.as_ref()?;
-    let raw = MultiPolygon(
-        rings
+/// Sutherland–Hodgman clipping of every ring to an axis-aligned box: linear time, no boolean
+/// engine. It may leave zero-width folds along the box's sides, which is why results are clipped
+/// again to a smaller box.
+fn clip_to_box(shape: &MultiPolygon<f64>, b: [f64; 4]) -> MultiPolygon<f64> {
+    let clip_ring = |ring: &LineString<f64>| -> Option<LineString<f64>> {
+        let mut points: Vec<Coord<f64>> = ring.0[..ring.0.len().saturating_sub(1)].to_vec();
+        for side in 0..4 {
+            if points.is_empty() {
+                return None;
+            }
+            let inside = |p: &Coord<f64>| match side {
+                0 => p.x >= b[0],
+                1 => p.x <= b[2],
+                2 => p.y >= b[1],
+                _ => p.y <= b[3],
+            };
+            let cross = |p: Coord<f64>, q: Coord<f64>| {
+                let t = match side {
+                    0 => (b[0] - p.x) / (q.x - p.x),
+                    1 => (b[2] - p.x) / (q.x - p.x),
+                    2 => (b[1] - p.y) / (q.y - p.y),
+                    _ => (b[3] - p.y) / (q.y - p.y),
+                };
+                p + (q - p) * t
+            };
+            let mut out = Vec::with_capacity(points.len() + 4);
+            for k in 0..points.len() {
+                let (p, q) = (points[k], points[(k + 1) % points.len()]);
+                match (inside(&p), inside(&q)) {
+                    (true, true) => out.push(q),
+                    (true, false) => out.push(cross(p, q)),
+                    (false, true) => {
+                        out.push(cross(p, q));
+                        out.push(q);
+                    }
+                    (false, false) => {}
+                }
+            }
+            points = out;
+        }
+        if points.len() < 3 {
+            return None;
+        }
+        points.push(points[0]);
+        Some(LineString(points))
+    };
+    MultiPolygon(
+        shape
+            .0
             .iter()
-            .map(|p| {
-                Polygon::new(
-                    LineString(p[0].clone()),
-                    p[1..].iter().map(|r| LineString(r.clone())).collect(),
-                )
+            .filter_map(|polygon| {
+                let exterior = clip_ring(polygon.exterior())?;
+                Some(Polygon::new(
+                    exterior,
+                    polygon.interiors().iter().filter_map(clip_ring).collect(),
+                ))
             })
             .collect(),
-    );
+    )
+}
+
+/// A valid stand-in for an invalid cell, for drawing findings only.
+fn repaired(raw: MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
     catch_unwind(AssertUnwindSafe(|| unary_union(std::iter::once(&raw)))).ok()
 }
 

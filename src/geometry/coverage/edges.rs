@@ -4,7 +4,7 @@
 
 use geo_types::Coord;
 use rstar::{AABB, RTree};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::Prepared;
 use crate::geometry::validity::signed_area;
@@ -33,31 +33,25 @@ pub(crate) fn point_key(c: Coord<f64>) -> PointKey {
     ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits())
 }
 
-type EdgeKey = (u32, PointKey, PointKey);
-
-fn key(e: &Edge) -> EdgeKey {
-    (e.group, point_key(e.a), point_key(e.b))
-}
-
 /// All directed edges of every group (children as drawn, the parent reversed) → those that found
-/// no twin.
+/// no twin. Groups are paired one at a time so the hash map stays small and cache-resident.
 pub(crate) fn pair_edges(prepared: &[Prepared], groups: &[Group]) -> Vec<Edge> {
+    let mut leftover = Vec::new();
     let mut edges = Vec::new();
+    let mut map: FxHashMap<(PointKey, PointKey), u32> = FxHashMap::default();
     for (g, group) in groups.iter().enumerate() {
+        edges.clear();
         // An invalid child's own edges could pair with its neighbours' around an overlap they
         // hide; leaving them out makes its whole neighbourhood a cluster for `diagnose`.
-        for &c in group
-            .children
-            .iter()
-            .filter(|&&c| prepared[c].geometry.is_some())
-        {
+        for &c in group.children.iter().filter(|&&c| prepared[c].valid) {
             push_rings(&mut edges, prepared, g as u32, c, false);
         }
         if let Some(p) = group.parent {
             push_rings(&mut edges, prepared, g as u32, p, true);
         }
+        unmatched_into(&edges, &mut map, &mut leftover);
     }
-    unmatched(edges)
+    leftover
 }
 
 fn push_rings(
@@ -84,31 +78,44 @@ fn push_rings(
     }
 }
 
-/// The edges of `edges` that do not meet exactly one reversed twin from another owner.
-pub fn unmatched(edges: Vec<Edge>) -> Vec<Edge> {
-    let mut first: FxHashMap<EdgeKey, u32> = FxHashMap::default();
-    first.reserve(edges.len());
-    let mut repeated: FxHashSet<EdgeKey> = FxHashSet::default();
+/// Marker in the pairing map for a directed edge met more than once.
+const REPEATED: u32 = u32::MAX;
+
+/// Appends to `out` the edges of `edges` (one group) that do not meet exactly one reversed twin
+/// from another owner. `map` is scratch space, reused between groups.
+fn unmatched_into(
+    edges: &[Edge],
+    map: &mut FxHashMap<(PointKey, PointKey), u32>,
+    out: &mut Vec<Edge>,
+) {
+    map.clear();
+    map.reserve(edges.len());
     for (i, e) in edges.iter().enumerate() {
-        if first.insert(key(e), i as u32).is_some() {
-            // The same directed edge twice: two cells on the same side — an overlap.
-            repeated.insert(key(e));
+        map.entry((point_key(e.a), point_key(e.b)))
+            .and_modify(|v| *v = REPEATED) // the same directed edge twice: two cells on one side
+            .or_insert(i as u32);
+    }
+    for e in edges {
+        let own = map.get(&(point_key(e.a), point_key(e.b))).copied();
+        let twin = map.get(&(point_key(e.b), point_key(e.a))).copied();
+        let paired = own != Some(REPEATED)
+            && twin.is_some_and(|t| t != REPEATED && edges[t as usize].owner != e.owner);
+        if !paired {
+            out.push(*e);
         }
     }
-    edges
-        .iter()
-        .filter(|e| {
-            let own = key(e);
-            let twin = (e.group, own.2, own.1);
-            let paired = !repeated.contains(&own)
-                && !repeated.contains(&twin)
-                && first
-                    .get(&twin)
-                    .is_some_and(|&t| edges[t as usize].owner != e.owner);
-            !paired
-        })
-        .copied()
-        .collect()
+}
+
+/// The edges of `edges` that do not meet exactly one reversed twin from another owner.
+pub fn unmatched(edges: Vec<Edge>) -> Vec<Edge> {
+    let mut by_group: Vec<Edge> = edges;
+    by_group.sort_by_key(|e| e.group);
+    let mut out = Vec::new();
+    let mut map = FxHashMap::default();
+    for chunk in by_group.chunk_by(|x, y| x.group == y.group) {
+        unmatched_into(chunk, &mut map, &mut out);
+    }
+    out
 }
 
 /// Splits unmatched edges at other unmatched edges' vertices lying on them (a T-junction: one

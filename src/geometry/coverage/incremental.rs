@@ -117,7 +117,7 @@ impl Validator {
         };
         // Invalid children stay out of pairing, as in the full check.
         if let Some(g) = self.child_of[i]
-            && p.geometry.is_some()
+            && p.valid
         {
             push(g, false);
         }

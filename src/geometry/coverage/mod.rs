@@ -67,8 +67,10 @@ pub(crate) struct Prepared {
     pub code: String,
     /// Oriented rings (shells CCW, holes CW) of each polygon, when all are closed and ≥ 4 long.
     pub rings: Option<Vec<Vec<Ring>>>,
-    /// `Some` when the cell is OGC-valid.
-    pub geometry: Option<MultiPolygon<f64>>,
+    /// Whether the cell is OGC-valid (its geometry is built from `rings` only when needed).
+    pub valid: bool,
+    /// Number of polygons.
+    pub parts: usize,
     pub parent: Option<usize>,
     pub bbox: [f64; 4],
 }
@@ -89,18 +91,11 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
             links.duplicate[i],
         ));
     }
-    for p in prepared
-        .iter()
-        .filter(|p| p.geometry.as_ref().is_some_and(|g| g.0.len() > 1))
-    {
+    for p in prepared.iter().filter(|p| p.valid && p.parts > 1) {
         violations.push(Violation::warning(
             Kind::Multipart,
             vec![p.code.clone()],
-            format!(
-                "cell {} is in {} separate pieces",
-                p.code,
-                p.geometry.as_ref().map_or(0, |g| g.0.len())
-            ),
+            format!("cell {} is in {} separate pieces", p.code, p.parts),
         ));
     }
     if let Some(households) = &options.households {
@@ -204,20 +199,7 @@ fn prepare(
             })
             .collect::<Vec<Vec<Ring>>>()
     });
-    let geometry = match (&problem, &rings) {
-        (None, Some(rings)) => Some(MultiPolygon(
-            rings
-                .iter()
-                .map(|p| {
-                    Polygon::new(
-                        LineString(p[0].clone()),
-                        p[1..].iter().map(|r| LineString(r.clone())).collect(),
-                    )
-                })
-                .collect(),
-        )),
-        _ => None,
-    };
+    let valid = problem.is_none() && rings.is_some();
     if let Some(message) = problem
         && !duplicate
     {
@@ -233,9 +215,33 @@ fn prepare(
     Prepared {
         code: cell.code.clone(),
         rings,
-        geometry,
+        valid,
+        parts: cell.polygons.len(),
         parent,
         bbox,
+    }
+}
+
+impl Prepared {
+    /// The cell as a MultiPolygon, from its oriented rings (whether valid or not).
+    pub fn shape(&self) -> Option<MultiPolygon<f64>> {
+        let rings = self.rings.as_ref()?;
+        Some(MultiPolygon(
+            rings
+                .iter()
+                .map(|p| {
+                    Polygon::new(
+                        LineString(p[0].clone()),
+                        p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// The geometry, only when it is valid.
+    pub fn geometry(&self) -> Option<MultiPolygon<f64>> {
+        if self.valid { self.shape() } else { None }
     }
 }
 
