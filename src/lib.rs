@@ -10,3 +10,4 @@ pub mod geometry;
 pub mod http;
 pub mod import;
 pub mod store;
+pub mod tiles;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod locate;
 pub mod planning;
 pub mod public;
+pub mod tiles;
 
 use std::future::Future;
 
@@ -27,14 +28,21 @@ pub struct AppState {
     pub pool: Pool,
     /// The served atlas snapshot; swapped when a revision is committed.
     pub atlas: SharedAtlas,
+    /// Vector tiles of the snapshot, cached.
+    pub tiles: std::sync::Arc<crate::tiles::cache::TileService>,
 }
 
 impl AppState {
     /// State with an empty atlas; call `atlas::live::reload` to fill it.
     pub fn new(pool: Pool) -> AppState {
+        let empty = Atlas::empty();
         AppState {
             pool,
-            atlas: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(Atlas::empty())),
+            tiles: std::sync::Arc::new(crate::tiles::cache::TileService::new(
+                &empty,
+                Default::default(),
+            )),
+            atlas: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(empty)),
         }
     }
 }
@@ -53,6 +61,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/validate",
             post(planning::validate).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/styles/public.json", get(tiles::public_style))
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

@@ -7,3 +7,4 @@ mod harness;
 mod http;
 mod import;
 mod migrations;
+mod tiles;

@@ -1,0 +1,177 @@
+//! Everything tiles need from one atlas snapshot, computed once per revision: cells projected to
+//! Web Mercator, their boxes in an R-tree, label points and colour indexes.
+
+use std::collections::HashMap;
+
+use geo::BoundingRect;
+use geo::orient::{Direction, Orient};
+use geo_types::{Coord, MultiPolygon, Point};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use super::colour::colour;
+use super::label::pole_of_inaccessibility;
+use super::mercator::project;
+use crate::atlas::Atlas;
+use crate::geometry::coverage::edges::point_key;
+
+/// An undirected edge at one level, by the bit patterns of its ends.
+type LevelEdge = (u8, (u64, u64), (u64, u64));
+
+/// Which level the `cells` and `labels` layers show at a zoom (configurable).
+#[derive(Debug, Clone, Copy)]
+pub struct ZoomRules {
+    /// From this zoom villages replace townships.
+    pub villages_from: u8,
+    /// From this zoom grids replace villages.
+    pub grids_from: u8,
+}
+
+impl Default for ZoomRules {
+    fn default() -> Self {
+        ZoomRules {
+            villages_from: 11,
+            grids_from: 13,
+        }
+    }
+}
+
+impl ZoomRules {
+    pub fn display_level(&self, z: u8) -> u8 {
+        if z >= self.grids_from {
+            3
+        } else if z >= self.villages_from {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// One cell, ready for tiling.
+#[derive(Debug, Clone)]
+pub struct TileCell {
+    pub code: String,
+    pub name: String,
+    pub level: u8,
+    pub kind: String,
+    pub parent: Option<String>,
+    /// Web Mercator, exteriors clockwise in y-up space (so MVT's y-down tiles see them right).
+    pub shape: MultiPolygon<f64>,
+    pub label: Coord<f64>,
+    pub colour: u8,
+    pub bbox: [f64; 4],
+}
+
+pub struct TileSource {
+    pub revision: i32,
+    pub rules: ZoomRules,
+    pub cells: Vec<TileCell>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl TileSource {
+    pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileSource {
+        let cells = atlas.cells();
+        // Neighbours share an edge: pair undirected edges per level.
+        let mut by_edge: HashMap<LevelEdge, Vec<usize>> = HashMap::new();
+        for (i, cell) in cells.iter().enumerate() {
+            for polygon in &cell.geometry.0 {
+                for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                    for w in ring.0.windows(2) {
+                        let (a, b) = (point_key(w[0]), point_key(w[1]));
+                        let key = if a < b {
+                            (cell.level, a, b)
+                        } else {
+                            (cell.level, b, a)
+                        };
+                        by_edge.entry(key).or_default().push(i);
+                    }
+                }
+            }
+        }
+        let mut adjacency: Vec<(usize, usize)> = by_edge
+            .values()
+            .filter(|owners| owners.len() == 2 && owners[0] != owners[1])
+            .map(|o| (o[0].min(o[1]), o[0].max(o[1])))
+            .collect();
+        adjacency.sort_unstable();
+        adjacency.dedup();
+        let colours = colour(cells.len(), &adjacency);
+
+        let tile_cells: Vec<TileCell> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let shape = MultiPolygon(
+                    cell.geometry
+                        .0
+                        .iter()
+                        .map(|p| geo::MapCoords::map_coords(p, project))
+                        .collect(),
+                )
+                .orient(Direction::Reversed);
+                let biggest = shape.0.iter().max_by(|a, b| {
+                    geo::Area::unsigned_area(*a).total_cmp(&geo::Area::unsigned_area(*b))
+                });
+                let label = biggest
+                    .and_then(|p| {
+                        let r = p.bounding_rect()?;
+                        pole_of_inaccessibility(p, (r.width().min(r.height()) / 100.0).max(0.5))
+                    })
+                    .unwrap_or(Coord { x: 0.0, y: 0.0 });
+                let bbox = shape
+                    .bounding_rect()
+                    .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+                    .unwrap_or([0.0; 4]);
+                TileCell {
+                    code: cell.code.clone(),
+                    name: cell.name.clone(),
+                    level: cell.level,
+                    kind: cell.kind.clone(),
+                    parent: cell.parent.map(|p| cells[p].code.clone()),
+                    shape,
+                    label,
+                    colour: colours[i],
+                    bbox,
+                }
+            })
+            .collect();
+        let tree = RTree::bulk_load(
+            tile_cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]),
+                        i,
+                    )
+                })
+                .collect(),
+        );
+        TileSource {
+            revision: atlas.revision,
+            rules,
+            cells: tile_cells,
+            tree,
+        }
+    }
+
+    /// Cells whose boxes touch `bounds` (west, south, east, north in Web Mercator).
+    pub fn in_bounds(&self, bounds: [f64; 4]) -> impl Iterator<Item = &TileCell> {
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(
+                [bounds[0], bounds[1]],
+                [bounds[2], bounds[3]],
+            ))
+            .map(|e| &self.cells[e.data])
+    }
+
+    /// The label point in lon/lat, for pages and posters.
+    pub fn label_lon_lat(&self, code: &str) -> Option<Point<f64>> {
+        self.cells
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| Point(super::mercator::unproject(c.label)))
+    }
+}
