@@ -12,6 +12,7 @@ run: setup
 test: setup-test lint
 	$(CARGO) test --all-targets -- --test-threads=4
 	$(CARGO) test --doc
+	node web/tests/public.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

@@ -6,8 +6,9 @@ need="${1:-build}"
 
 pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang)
 if [ "$need" = test ]; then
-  # GDAL's ogrinfo is the independent decoder of our vector tiles in tests.
-  pkgs+=(gdal-bin)
+  # GDAL's ogrinfo decodes our vector tiles independently; Chromium runs the page tests, with a
+  # CJK font so Chinese labels render offline.
+  pkgs+=(gdal-bin chromium fonts-noto-cjk)
 fi
 
 missing=()

@@ -190,7 +190,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let url = cli.database_url.as_deref();
+    // An empty DATABASE_URL means "not set": use the embedded cluster.
+    let url = cli.database_url.as_deref().filter(|u| !u.trim().is_empty());
     match cli.command {
         Command::Serve { listen, demo } => {
             serve(url, &cli.data_dir, &listen, demo.as_deref()).await

@@ -2,6 +2,7 @@
 //! when a new revision is committed. Readers never block and never touch the database.
 pub mod check;
 pub mod live;
+pub mod neighbours;
 pub mod snapshot;
 
 pub use snapshot::{Atlas, AtlasCell, Located};

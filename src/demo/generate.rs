@@ -152,7 +152,7 @@ pub fn generate(names: &DivisionNames) -> Result<Demo, DemoError> {
         .filter(|&i| lattice.hexes[i].x >= river_x(lattice.hexes[i].y))
         .collect();
 
-    let households = household_counts(&lattice, &town_hexes, &rural_hexes, &mut rng);
+    let mut households = household_counts(&lattice, &town_hexes, &rural_hexes, &mut rng);
 
     let mut drafts = vec![Draft {
         code: "520328".into(),
@@ -230,6 +230,12 @@ pub fn generate(names: &DivisionNames) -> Result<Demo, DemoError> {
             let patch = compact_patch(&lattice, &village.hexes, size);
             for h in &patch {
                 fixed.insert(*h, 0usize);
+                // A school registers no households; a park only a few dormitories.
+                households[*h] = if site == "学校" {
+                    0
+                } else {
+                    households[*h] / 8
+                };
             }
             let mut attributes = serde_json::Map::new();
             attributes.insert("site".into(), site.into());
@@ -652,7 +658,7 @@ fn buildings_and_households(
                     address,
                     head_name: people::name(rng),
                     members: rng.random_range(1..=6),
-                    phone: people::mobile(rng),
+                    phone: people::household_mobile(rng),
                     categories: people::household_categories(rng, urban)
                         .into_iter()
                         .map(String::from)
@@ -690,6 +696,7 @@ fn teams(
     let mut assignments = Vec::new();
     let mut sorted: Vec<&Draft> = grids.iter().collect();
     sorted.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut phones = people::staff_mobiles(rng, grids.len() * 4).into_iter();
     for grid in sorted {
         let office_phone = villages
             .iter()
@@ -721,7 +728,7 @@ fn teams(
             staff.push(Staff {
                 id: id.clone(),
                 name: people::name(rng),
-                phone: people::mobile(rng),
+                phone: phones.next().unwrap_or_default(),
                 office_phone: office_phone.clone(),
                 duties: duties.iter().map(|d| d.to_string()).collect(),
                 consent_at,

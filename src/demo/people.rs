@@ -2,7 +2,7 @@
 //! numbers all fall in the 199-0000 block, and no name is taken from a real register.
 
 use rand::Rng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 
 const SURNAMES: &[&str] = &[
@@ -26,9 +26,21 @@ pub fn name(rng: &mut ChaCha8Rng) -> String {
     format!("{surname}{first}{second}")
 }
 
-/// A mobile number in the fictional 199-0000-xxxx block.
-pub fn mobile(rng: &mut ChaCha8Rng) -> String {
-    format!("1990000{:04}", rng.random_range(0..10_000))
+/// A household's mobile number, in the fictional 199-01xx-xxxx block.
+pub fn household_mobile(rng: &mut ChaCha8Rng) -> String {
+    format!("19901{:06}", rng.random_range(0..1_000_000))
+}
+
+/// Distinct mobile numbers for grid staff, in the fictional 199-0000-xxxx block (no two staff
+/// share one, so a test can tell a published phone from an unpublished one).
+pub fn staff_mobiles(rng: &mut ChaCha8Rng, count: usize) -> Vec<String> {
+    let mut numbers: Vec<u32> = (0..10_000).collect();
+    numbers.shuffle(rng);
+    numbers
+        .into_iter()
+        .take(count)
+        .map(|n| format!("1990000{n:04}"))
+        .collect()
 }
 
 /// Household categories with their rough frequencies; some are sensitive (DESIGN.md §1), which

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod card;
 pub mod error;
 pub mod locate;
 pub mod planning;
@@ -16,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::atlas::Atlas;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub atlas: SharedAtlas,
     /// Vector tiles of the snapshot, cached.
     pub tiles: std::sync::Arc<crate::tiles::cache::TileService>,
+    /// The static pages (`web/`), with MapLibre GL JS under `node_modules/` (installed by `npm ci`).
+    pub web_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -43,6 +47,9 @@ impl AppState {
                 Default::default(),
             )),
             atlas: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(empty)),
+            web_dir: std::env::var_os("GRIDMAP_WEB_DIR")
+                .map(Into::into)
+                .unwrap_or_else(|| "web".into()),
         }
     }
 }
@@ -52,10 +59,19 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
+    let web = state.web_dir.clone();
     Router::new()
+        .route_service("/", ServeFile::new(web.join("index.html")))
+        .nest_service("/web", ServeDir::new(&web))
+        .nest_service(
+            "/vendor/maplibre-gl",
+            ServeDir::new(web.join("node_modules/maplibre-gl/dist")),
+        )
         .route("/health", get(public::health))
         .route("/api/v1/cells", get(public::list_cells))
         .route("/api/v1/cells/{code}", get(public::get_cell))
+        .route("/api/v1/cells/{code}/card", get(card::card))
+        .route("/api/v1/revision", get(card::current_revision))
         .route("/api/v1/locate", get(locate::locate))
         .route(
             "/api/v1/validate",

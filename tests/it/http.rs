@@ -336,3 +336,65 @@ async fn a_committed_revision_reaches_the_served_atlas_through_notify() {
     }
     follower.abort();
 }
+
+#[tokio::test]
+async fn the_public_card_shows_four_to_totals_and_only_consented_staff_details() {
+    let db = demo_db().await;
+    let (app, _) = app_with_atlas(&db).await;
+    let client = db.client().await;
+    // A grid whose team has both a consenting and a non-consenting member.
+    let row = client
+        .query_one(
+            "SELECT cs.cell_code FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
+             GROUP BY cs.cell_code
+             HAVING bool_or(s.publication_consent_at IS NULL) AND bool_or(s.publication_consent_at IS NOT NULL)
+             ORDER BY cs.cell_code LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let code: String = row.get(0);
+    let (status, card) = call(&app, &format!("/api/v1/cells/{code}/card"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = card.to_string();
+    let hidden = client
+        .query(
+            "SELECT s.name, s.phone FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
+             WHERE cs.cell_code = $1 AND s.publication_consent_at IS NULL",
+            &[&code],
+        )
+        .await
+        .unwrap();
+    for r in &hidden {
+        let (name, phone): (String, String) = (r.get(0), r.get(1));
+        assert!(!text.contains(&phone), "unconsented phone leaked");
+        assert!(
+            !text.contains(&format!("\"{name}\"")),
+            "unconsented name leaked"
+        );
+    }
+    let team = card["team"].as_array().unwrap();
+    assert!(
+        team.iter()
+            .any(|m| m["consented"] == true && m["phone"].is_string())
+    );
+    assert!(
+        team.iter().any(|m| m["consented"] == false
+            && m["phone"].is_null()
+            && m["office_phone"].is_string())
+    );
+    let four = &card["four_to"];
+    let neighbours: usize = ["east", "south", "west", "north"]
+        .iter()
+        .map(|d| four[d].as_array().unwrap().len())
+        .sum();
+    assert!(neighbours >= 2, "{four}");
+    assert!(card["area_m2"].as_f64().unwrap() > 10_000.0);
+    assert!(card["supervision_phone"].is_string());
+    // The school grid has no households: its total (below ten) is withheld, not shown as 0.
+    let (_, school) = call(&app, "/api/v1/cells/520328004004005/card", None).await;
+    assert_eq!(school["kind"], "专属网格");
+    assert!(school["households"].is_null(), "{school}");
+    let (status, _) = call(&app, "/api/v1/cells/520328004004999/card", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,76 @@
+//! The public cell card (网格信息卡) and the revision the map shows. Public fields only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use geo::GeodesicArea;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::atlas::neighbours::four_to;
+use crate::domain::code::CellCode;
+use crate::store::{self, cards};
+
+/// `GET /api/v1/cells/{code}/card`
+pub async fn card(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
+    let atlas = state.atlas.load_full();
+    let cell = atlas
+        .get(code.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("no cell with code {code}")))?;
+    let four = four_to(&atlas, code.as_str()).unwrap_or_default();
+    let area_m2 = cell.geometry.geodesic_area_unsigned();
+    let chain: Vec<&str> = {
+        let mut names = vec![];
+        let mut at = cell.parent;
+        while let Some(i) = at {
+            names.push(atlas.cells()[i].name.as_str());
+            at = atlas.cells()[i].parent;
+        }
+        names.reverse();
+        names
+    };
+    let township = (code.as_str().len() >= 9).then(|| &code.as_str()[..9]);
+    let village = (code.as_str().len() >= 12).then(|| &code.as_str()[..12]);
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let team = cards::public_team(&client, code.as_str()).await?;
+    let totals = cards::public_totals(&client, code.as_str()).await?;
+    let supervision = match township {
+        Some(t) => cards::attribute(&client, t, "supervision_phone").await?,
+        None => None,
+    };
+    let office = match village {
+        Some(v) => cards::attribute(&client, v, "office_phone").await?,
+        None => None,
+    };
+    Ok(Json(json!({
+        "code": cell.code,
+        "name": cell.name,
+        "level": cell.level,
+        "kind": cell.kind,
+        "within": chain,
+        "area_m2": area_m2.round(),
+        "four_to": four,
+        "households": totals.map(|t| t.0),
+        "people": totals.map(|t| t.1),
+        "team": team,
+        "office_phone": office,
+        "supervision_phone": supervision,
+        "revision": atlas.revision,
+        "note": "网格示意图（不作为权属界线依据）",
+    })))
+}
+
+/// `GET /api/v1/revision`: the revision the map shows, with its date.
+pub async fn current_revision(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let number = state.atlas.load().revision;
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let info = cards::revision(&client, number).await?;
+    Ok(Json(match info {
+        Some((n, date, message)) => json!({"number": n, "date": date, "message": message}),
+        None => json!({"number": number, "date": null, "message": null}),
+    }))
+}
