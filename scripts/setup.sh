@@ -4,11 +4,11 @@
 set -euo pipefail
 need="${1:-build}"
 
-pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang)
+pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang fonts-noto-cjk)
 if [ "$need" = test ]; then
   # GDAL's ogrinfo decodes our vector tiles independently; Chromium runs the page tests, with a
   # CJK font so Chinese labels render offline.
-  pkgs+=(gdal-bin chromium fonts-noto-cjk)
+  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils)
 fi
 
 missing=()

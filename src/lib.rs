@@ -9,5 +9,6 @@ pub mod domain;
 pub mod geometry;
 pub mod http;
 pub mod import;
+pub mod poster;
 pub mod store;
 pub mod tiles;

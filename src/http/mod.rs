@@ -7,6 +7,7 @@ pub mod card;
 pub mod error;
 pub mod locate;
 pub mod planning;
+pub mod poster;
 pub mod public;
 pub mod tiles;
 
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/styles/public.json", get(tiles::public_style))
+        .route("/poster/{file}", get(poster::poster))
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

@@ -7,4 +7,5 @@ mod harness;
 mod http;
 mod import;
 mod migrations;
+mod poster;
 mod tiles;
