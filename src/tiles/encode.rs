@@ -1,6 +1,7 @@
 //! One tile: three layers — `cells` (polygons), `boundaries` (lines, by level) and `labels`
 //! (points) — with public properties only.
 
+use geo_types::MultiPolygon;
 use mvt::{GeomEncoder, GeomType, Tile};
 use pointy::{BBox, Transform};
 
@@ -58,9 +59,11 @@ pub fn encode_tile(
     cells.sort_by(|a, b| a.code.cmp(&b.code));
     for cell in cells {
         let geometry = match layer {
-            Layer::Cells if cell.level == level => polygon(cell, transform, clip)?,
+            Layer::Cells if cell.level == level => {
+                polygon(source.shape_at(cell.index, tile.z), transform, clip)?
+            }
             Layer::Boundaries if cell.level >= 1 && cell.level <= level => {
-                lines(cell, transform, clip)?
+                lines(source.shape_at(cell.index, tile.z), transform, clip)?
             }
             Layer::Labels if cell.level == level => {
                 let p = cell.label;
@@ -98,14 +101,14 @@ pub fn encode_tile(
 }
 
 fn polygon(
-    cell: &TileCell,
+    shape: &MultiPolygon<f64>,
     transform: Transform<f64>,
     clip: BBox<f64>,
 ) -> Result<mvt::GeomData, mvt::Error> {
     let mut encoder = GeomEncoder::new(GeomType::Polygon)
         .bbox(clip)
         .transform(transform);
-    for polygon in &cell.shape.0 {
+    for polygon in &shape.0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
             // MVT rings are implicitly closed: leave out the repeated last point.
             for c in &ring.0[..ring.0.len().saturating_sub(1)] {
@@ -118,14 +121,14 @@ fn polygon(
 }
 
 fn lines(
-    cell: &TileCell,
+    shape: &MultiPolygon<f64>,
     transform: Transform<f64>,
     clip: BBox<f64>,
 ) -> Result<mvt::GeomData, mvt::Error> {
     let mut encoder = GeomEncoder::new(GeomType::Linestring)
         .bbox(clip)
         .transform(transform);
-    for polygon in &cell.shape.0 {
+    for polygon in &shape.0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
             for c in &ring.0 {
                 encoder.add_point(c.x, c.y)?;

@@ -5,6 +5,7 @@ pub mod colour;
 pub mod encode;
 pub mod label;
 pub mod mercator;
+pub mod simplify;
 pub mod source;
 
 pub use encode::{Layer, encode_tile};

@@ -2,6 +2,7 @@
 //! Web Mercator, their boxes in an R-tree, label points and colour indexes.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use geo::BoundingRect;
 use geo::orient::{Direction, Orient};
@@ -11,7 +12,8 @@ use rstar::{AABB, RTree};
 
 use super::colour::colour;
 use super::label::pole_of_inaccessibility;
-use super::mercator::project;
+use super::mercator::{HALF_WORLD_M, MAX_ZOOM, project};
+use super::simplify::simplify_coverage;
 use crate::atlas::Atlas;
 use crate::geometry::coverage::edges::point_key;
 
@@ -51,6 +53,8 @@ impl ZoomRules {
 /// One cell, ready for tiling.
 #[derive(Debug, Clone)]
 pub struct TileCell {
+    /// Position in `TileSource::cells`.
+    pub index: usize,
     pub code: String,
     pub name: String,
     pub level: u8,
@@ -68,7 +72,14 @@ pub struct TileSource {
     pub rules: ZoomRules,
     pub cells: Vec<TileCell>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    /// Shapes of each (zoom, level) simplified without cracks, computed on first use.
+    simplified: Vec<OnceLock<HashMap<usize, MultiPolygon<f64>>>>,
 }
+
+/// Levels 0..=4 for each zoom 0..=MAX_ZOOM.
+const LEVELS: usize = 5;
+/// From this zoom on, shapes are drawn as they are (a tile unit is under 2.5 m).
+pub const SIMPLIFY_BELOW_ZOOM: u8 = 16;
 
 impl TileSource {
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileSource {
@@ -125,6 +136,7 @@ impl TileSource {
                     .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
                     .unwrap_or([0.0; 4]);
                 TileCell {
+                    index: i,
                     code: cell.code.clone(),
                     name: cell.name.clone(),
                     level: cell.level,
@@ -154,7 +166,37 @@ impl TileSource {
             rules,
             cells: tile_cells,
             tree,
+            simplified: (0..(MAX_ZOOM as usize + 1) * LEVELS)
+                .map(|_| OnceLock::new())
+                .collect(),
         }
+    }
+
+    /// The shape of cell `index` as drawn at zoom `z`: simplified to a tile unit, with every border
+    /// shared by its two cells simplified identically (no cracks).
+    pub fn shape_at(&self, index: usize, z: u8) -> &MultiPolygon<f64> {
+        let cell = &self.cells[index];
+        if z >= SIMPLIFY_BELOW_ZOOM || cell.level as usize >= LEVELS {
+            return &cell.shape;
+        }
+        let slot = &self.simplified[z as usize * LEVELS + cell.level as usize];
+        let shapes = slot.get_or_init(|| {
+            let members: Vec<usize> = self
+                .cells
+                .iter()
+                .filter(|c| c.level == cell.level)
+                .map(|c| c.index)
+                .collect();
+            let refs: Vec<&MultiPolygon<f64>> =
+                members.iter().map(|&i| &self.cells[i].shape).collect();
+            // One tile unit at this zoom, in Web Mercator metres.
+            let tolerance = 2.0 * HALF_WORLD_M / (1u64 << z) as f64 / super::encode::EXTENT as f64;
+            members
+                .into_iter()
+                .zip(simplify_coverage(&refs, tolerance))
+                .collect()
+        });
+        shapes.get(&index).unwrap_or(&cell.shape)
     }
 
     /// Cells whose boxes touch `bounds` (west, south, east, north in Web Mercator).

@@ -7,5 +7,6 @@ mod harness;
 mod http;
 mod import;
 mod migrations;
+mod mvt_fixtures;
 mod poster;
 mod tiles;

@@ -310,3 +310,78 @@ async fn a_new_revision_changes_the_etag_of_affected_tiles_only() {
         "a tile far from the change keeps its ETag"
     );
 }
+
+#[tokio::test]
+async fn simplified_village_shapes_keep_an_exact_coverage_at_low_zoom() {
+    use gridmap::geometry::coverage::{CodeRules, CoverageCell, Options, validate};
+    let db = demo_db().await;
+    let (_, state) = app_with_atlas(&db).await;
+    state.tiles.follow(&state.atlas.load());
+    let source = state.tiles.source();
+    // Simplification works at one tile unit: it removes the hexagonal zig-zag only when a tile unit
+    // is coarser than it (low zooms), and must never open a crack at any zoom.
+    for (z, level, reduces) in [
+        (9u8, 1u8, true),
+        (8, 2, true),
+        (7, 3, true),
+        (11, 2, false),
+        (13, 3, false),
+    ] {
+        let members: Vec<usize> = source
+            .cells
+            .iter()
+            .filter(|c| c.level == level)
+            .map(|c| c.index)
+            .collect();
+        let before: usize = members
+            .iter()
+            .map(|&i| {
+                source.cells[i]
+                    .shape
+                    .0
+                    .iter()
+                    .map(|p| p.exterior().0.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        let after: usize = members
+            .iter()
+            .map(|&i| {
+                source
+                    .shape_at(i, z)
+                    .0
+                    .iter()
+                    .map(|p| p.exterior().0.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        assert!(
+            !reduces || after < before,
+            "z{z}: {before} → {after} vertices"
+        );
+        assert!(after <= before);
+        let cells: Vec<CoverageCell> = members
+            .iter()
+            .map(|&i| {
+                CoverageCell::from_multipolygon(
+                    &source.cells[i].code,
+                    None,
+                    None,
+                    source.shape_at(i, z),
+                )
+            })
+            .collect();
+        let options = Options {
+            code_rules: CodeRules::Free,
+            sliver_width_m: 0.0,
+            geographic: false,
+            ..Options::default()
+        };
+        let report = validate(&cells, &[], &options);
+        let cracks: Vec<_> = report
+            .errors()
+            .filter(|v| v.kind.as_str() != "invalid_geometry")
+            .collect();
+        assert!(cracks.is_empty(), "z{z}: {}", report.summary(5));
+    }
+}
