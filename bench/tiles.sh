@@ -12,7 +12,7 @@ cargo build --release -q
 data="$out/var"
 
 start() {
-  ./target/release/gridmap serve --data-dir "$data" --listen 127.0.0.1:18099 --demo data/demo > "$out/serve.log" 2>&1 &
+  env GRIDMAP_TILE_CACHE="${1:-on}" ./target/release/gridmap serve --data-dir "$data" --listen 127.0.0.1:18099 --demo data/demo > "$out/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 150); do grep -q listening "$out/serve.log" 2>/dev/null && return; sleep 0.2; done
   echo "server did not start"; exit 1
@@ -44,10 +44,12 @@ open(sys.argv[2], "w").write("\n".join(rows) + "\n")
 print(f"{len(urls)} tiles from z10 to z16")
 PY
 
-start
-echo "== gridmap cold (each tile once, fresh server)"
-WRK_THREADS=2 wrk -t2 -c8 -d60s -s bench/tiles.lua http://127.0.0.1:18099 -- "$PWD/$out/urls.txt" cold | grep -E "Requests/sec|requests in"
-echo "== gridmap warm (cached, gzip)"
+start off
+echo "== gridmap uncached (every request encodes and compresses its tile)"
+WRK_THREADS=2 wrk -t2 -c8 -d10s -s bench/tiles.lua http://127.0.0.1:18099 -- "$PWD/$out/urls.txt" warm | grep -E "Requests/sec|Latency"
+stop
+start on
+echo "== gridmap cached (gzip)"
 WRK_THREADS=2 wrk -t2 -c32 -d10s -s bench/tiles.lua http://127.0.0.1:18099 -- "$PWD/$out/urls.txt" warm | grep -E "Requests/sec|Latency"
 
 port=$(sed -n 4p "$data/pg/data/postmaster.pid")
@@ -72,3 +74,17 @@ SELECT length(ST_AsMVT(tile, 'cells', 4096, 'geom')) FROM (
 SQL
 echo "== PostGIS ST_AsMVT (Martin's SQL), pgbench 4 clients"
 pgbench "$pg" -n -c4 -j2 -T30 -f "$out/st_asmvt.sql" 2>/dev/null | grep -E "tps|latency average"
+
+echo "== tile sizes, same tiles (uncompressed bytes)"
+ours=0
+while read -r url; do
+  n=$(curl -s "http://127.0.0.1:18099$url" | wc -c)
+  ours=$((ours + n))
+done < "$out/urls.txt"
+theirs=$(psql "$pg" -qAt -c "SELECT sum(coalesce((SELECT length(ST_AsMVT(tile, 'cells', 4096, 'geom')) FROM (
+  SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), ST_TileEnvelope(t.z, t.x, t.y), 4096, 64, true) AS geom,
+         c.code, c.name, c.level, c.kind, c.parent_code
+  FROM cells c WHERE c.valid_to IS NULL
+   AND c.level = CASE WHEN t.z >= 13 THEN 3 WHEN t.z >= 11 THEN 2 ELSE 1 END
+   AND ST_Transform(c.geom, 3857) && ST_TileEnvelope(t.z, t.x, t.y, margin => 64.0 / 4096)) tile WHERE geom IS NOT NULL), 0)) FROM bench_tiles t")
+echo "gridmap: $ours bytes; ST_AsMVT: $theirs bytes"

@@ -36,6 +36,8 @@ pub enum TileError {
 
 pub struct TileService {
     rules: ZoomRules,
+    /// Off only to measure uncached encoding (`GRIDMAP_TILE_CACHE=off`, used by bench/tiles.sh).
+    caching: bool,
     source: ArcSwap<TileSource>,
     cache: Mutex<HashMap<(Layer, TileId), Arc<CachedTile>>>,
     rebuild: Mutex<()>,
@@ -45,6 +47,7 @@ impl TileService {
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileService {
         TileService {
             rules,
+            caching: std::env::var("GRIDMAP_TILE_CACHE").map_or(true, |v| v != "off"),
             source: ArcSwap::from_pointee(TileSource::new(atlas, rules)),
             cache: Mutex::new(HashMap::new()),
             rebuild: Mutex::new(()),
@@ -106,6 +109,9 @@ impl TileService {
             hex::encode(&Sha256::digest(raw.as_deref().unwrap_or_default())[..12])
         );
         let entry = Arc::new(CachedTile { raw, gzip, etag });
+        if !self.caching {
+            return Ok(entry);
+        }
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())

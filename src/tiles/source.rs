@@ -78,8 +78,8 @@ pub struct TileSource {
 
 /// Levels 0..=4 for each zoom 0..=MAX_ZOOM.
 const LEVELS: usize = 5;
-/// From this zoom on, shapes are drawn as they are (a tile unit is under 2.5 m).
-pub const SIMPLIFY_BELOW_ZOOM: u8 = 16;
+/// Shapes are simplified (to a tile unit, crack-free) at every zoom served.
+pub const SIMPLIFY_BELOW_ZOOM: u8 = MAX_ZOOM + 1;
 
 impl TileSource {
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileSource {
