@@ -10,7 +10,7 @@ run: setup
 	./target/release/gridmap serve --listen $(LISTEN) --demo data/demo
 
 test: setup-test lint
-	$(CARGO) test --all-targets -- --test-threads=4
+	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	$(CARGO) test --doc
 	node web/tests/public.test.mjs
 
