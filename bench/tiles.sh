@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tiles side by side on the demo's cells, same URL list (z10–z16 over the deployment), same machine:
 # gridmap (cold: each tile once after a restart; warm: cached) with wrk on loopback, gzip accepted,
-# against PostGIS ST_AsMVT with the SQL Martin generates, run by pgbench on the same tiles.
+# against PostGIS ST_AsMVT with the SQL Martin generates (same properties, a colour index included),
+# run by pgbench on the same tiles.
 # Usage: bash bench/tiles.sh        (installs wrk if missing; needs `make test`'s setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +66,7 @@ cat > "$out/st_asmvt.sql" <<SQL
 \set i random(1, $count)
 SELECT length(ST_AsMVT(tile, 'cells', 4096, 'geom')) FROM (
   SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), ST_TileEnvelope(t.z, t.x, t.y), 4096, 64, true) AS geom,
-         c.code, c.name, c.level, c.kind, c.parent_code
+         c.code, c.name, c.level, c.kind, c.parent_code, (c.id % 5)::int AS colour
   FROM bench_tiles t JOIN cells c
     ON c.valid_to IS NULL
    AND c.level = CASE WHEN t.z >= 13 THEN 3 WHEN t.z >= 11 THEN 2 ELSE 1 END
@@ -83,7 +84,7 @@ while read -r url; do
 done < "$out/urls.txt"
 theirs=$(psql "$pg" -qAt -c "SELECT sum(coalesce((SELECT length(ST_AsMVT(tile, 'cells', 4096, 'geom')) FROM (
   SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), ST_TileEnvelope(t.z, t.x, t.y), 4096, 64, true) AS geom,
-         c.code, c.name, c.level, c.kind, c.parent_code
+         c.code, c.name, c.level, c.kind, c.parent_code, (c.id % 5)::int AS colour
   FROM cells c WHERE c.valid_to IS NULL
    AND c.level = CASE WHEN t.z >= 13 THEN 3 WHEN t.z >= 11 THEN 2 ELSE 1 END
    AND ST_Transform(c.geom, 3857) && ST_TileEnvelope(t.z, t.x, t.y, margin => 64.0 / 4096)) tile WHERE geom IS NOT NULL), 0)) FROM bench_tiles t")

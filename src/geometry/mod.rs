@@ -1,5 +1,6 @@
 //! Pure geometry: no I/O, no database. Everything here works on `geo-types` values.
 pub mod china_crs;
+pub mod clip;
 pub mod coverage;
 pub mod crs;
 pub mod dissolve;

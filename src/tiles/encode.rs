@@ -7,6 +7,7 @@ use pointy::{BBox, Transform};
 
 use super::mercator::TileId;
 use super::source::{TileCell, TileSource};
+use crate::geometry::clip::clip_to_box;
 
 pub const EXTENT: u32 = 4096;
 /// Buffer around the tile, in tile units, so strokes and labels do not stop at the tile edge.
@@ -57,10 +58,28 @@ pub fn encode_tile(
     let mut count = 0;
     let mut cells: Vec<&TileCell> = source.in_bounds(bounds).collect();
     cells.sort_by(|a, b| a.code.cmp(&b.code));
+    let window = geo_types::Rect::new(
+        geo_types::Coord {
+            x: bounds[0],
+            y: bounds[1],
+        },
+        geo_types::Coord {
+            x: bounds[2],
+            y: bounds[3],
+        },
+    );
     for cell in cells {
+        // A box that touches the tile is not enough: the shape itself must reach into it.
+        if layer != Layer::Labels
+            && !geo::Intersects::intersects(source.shape_at(cell.index, tile.z), &window)
+        {
+            continue;
+        }
         let geometry = match layer {
             Layer::Cells if cell.level == level => {
-                polygon(source.shape_at(cell.index, tile.z), transform, clip)?
+                // Cut to the buffered tile first, so no run of clamped points follows its edges.
+                let cut = clip_to_box(source.shape_at(cell.index, tile.z), bounds);
+                polygon(&cut, transform, clip)?
             }
             Layer::Boundaries if cell.level >= 1 && cell.level <= level => {
                 lines(source.shape_at(cell.index, tile.z), transform, clip)?
@@ -80,8 +99,9 @@ pub fn encode_tile(
         if geometry.is_empty() {
             continue;
         }
+        // No numeric id: `code` identifies a feature (MapLibre: `promoteId: "code"`), and
+        // leaving the id out keeps tiles as small as ST_AsMVT's.
         let mut feature = out.into_feature(geometry);
-        feature.set_id(cell.code.parse::<u64>().unwrap_or(0));
         feature.add_tag_string("code", &cell.code);
         feature.add_tag_string("name", &cell.name);
         feature.add_tag_uint("level", cell.level as u64);
