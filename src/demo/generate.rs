@@ -84,6 +84,9 @@ pub struct Staff {
     #[serde(with = "super::files::semicolon_list")]
     pub duties: Vec<String>,
     pub consent_at: Option<String>,
+    /// Portrait file, relative to the demo directory (every member has one; it is published only
+    /// with consent).
+    pub photo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -732,6 +735,7 @@ fn teams(
                 office_phone: office_phone.clone(),
                 duties: duties.iter().map(|d| d.to_string()).collect(),
                 consent_at,
+                photo: Some(format!("photos/{id}.svg")),
             });
             assignments.push(Assignment {
                 cell_code: grid.code.clone(),

@@ -65,3 +65,18 @@ pub fn household_categories(rng: &mut ChaCha8Rng, urban: bool) -> Vec<&'static s
     }
     categories
 }
+
+/// A synthetic portrait: a head-and-shoulders silhouette on a coloured disc with the surname,
+/// so demo cards and posters show what a real photo would look like in place.
+pub fn portrait_svg(name: &str, seed: usize) -> String {
+    const BACKGROUNDS: [&str; 6] = [
+        "#d9e7f5", "#f5e0d3", "#dcefd8", "#eadcf2", "#f6ecc8", "#d6ecec",
+    ];
+    const CLOTHES: [&str; 4] = ["#33506e", "#5b4636", "#2f5d50", "#6b3b4b"];
+    let background = BACKGROUNDS[seed % BACKGROUNDS.len()];
+    let clothes = CLOTHES[seed / 7 % CLOTHES.len()];
+    let surname: String = name.chars().take(1).collect();
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120" viewBox="0 0 120 120"><rect width="120" height="120" fill="{background}"/><circle cx="60" cy="48" r="22" fill="#e9c7a8"/><path d="M24 120c0-26 16-40 36-40s36 14 36 40z" fill="{clothes}"/><path d="M38 44c0-16 10-24 22-24s22 8 22 24c-6-8-14-10-22-10s-16 2-22 10z" fill="#2b2320"/><text x="104" y="112" font-size="16" text-anchor="end" fill="#fff" font-family="Noto Sans CJK SC">{surname}</text></svg>"##
+    )
+}

@@ -74,3 +74,22 @@ pub async fn current_revision(State(state): State<AppState>) -> Result<Json<Valu
         None => json!({"number": number, "date": null, "message": null}),
     }))
 }
+
+/// `GET /api/v1/staff/{id}/photo`: a portrait, 404 unless its publication was consented to.
+pub async fn staff_photo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_field("id", "staff id must be a number"))?;
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let (kind, bytes) = cards::public_photo(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no published photo".into()))?;
+    axum::response::Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, kind)
+        .header(axum::http::header::CACHE_CONTROL, "public, max-age=300")
+        .body(axum::body::Body::from(bytes))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cells/{code}", get(public::get_cell))
         .route("/api/v1/cells/{code}/card", get(card::card))
         .route("/api/v1/revision", get(card::current_revision))
+        .route("/api/v1/staff/{id}/photo", get(card::staff_photo))
         .route("/api/v1/locate", get(locate::locate))
         .route(
             "/api/v1/validate",

@@ -96,6 +96,18 @@ pub async fn poster(
             .or_else(|| office_phone.clone())
             .unwrap_or_default();
         let four = four_to(&atlas, &cell.code).unwrap_or_default();
+        // The portrait is embedded, so the PDF carries it; only consented ones have a URL.
+        let mut leader_photo = None;
+        if let Some(id) = leader
+            .and_then(|m| m.photo.as_deref())
+            .and_then(|url| url.rsplit('/').nth(1))
+            .and_then(|id| id.parse::<i64>().ok())
+            && let Some((kind, bytes)) = cards::public_photo(&client, id).await?
+        {
+            use base64::Engine;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            leader_photo = Some(format!("data:{kind};base64,{encoded}"));
+        }
         let join = |v: &Vec<String>| {
             if v.is_empty() {
                 "辖区边界".to_string()
@@ -109,6 +121,7 @@ pub async fn poster(
             kind: cell.kind.clone(),
             geometry: cell.geometry.clone(),
             colour: colours.get(cell.code.as_str()).copied().unwrap_or(0),
+            leader_photo,
             leader: leader
                 .and_then(|m| m.name.clone())
                 .unwrap_or_else(|| "（未公开）".into()),

@@ -40,6 +40,8 @@ pub struct PosterGrid {
     pub geometry: MultiPolygon<f64>,
     pub colour: u8,
     pub leader: String,
+    /// The leader's portrait as a data URI, only when its publication was consented to.
+    pub leader_photo: Option<String>,
     pub members: Vec<String>,
     pub phone: String,
     pub households: Option<i64>,
@@ -286,13 +288,27 @@ pub fn render_svg(input: &PosterInput, paper: Paper) -> String {
             r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="#e8d8cf" stroke="#8c2d19" stroke-width="{:.2}"/>"##,
             0.4 * k
         );
-        let _ = write!(
-            s,
-            r##"<text x="{cx:.1}" y="{:.1}" font-size="{:.1}" text-anchor="middle" fill="#8c2d19" font-weight="bold">{}</text>"##,
-            cy + r * 0.35,
-            r,
-            esc(&initial)
-        );
+        match &grid.leader_photo {
+            Some(uri) => {
+                let _ = write!(
+                    s,
+                    r##"<clipPath id="portrait{n}"><circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}"/></clipPath><image href="{uri}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" clip-path="url(#portrait{n})"/>"##,
+                    cx - r,
+                    cy - r,
+                    2.0 * r,
+                    2.0 * r
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r##"<text x="{cx:.1}" y="{:.1}" font-size="{:.1}" text-anchor="middle" fill="#8c2d19" font-weight="bold">{}</text>"##,
+                    cy + r * 0.35,
+                    r,
+                    esc(&initial)
+                );
+            }
+        }
         let text_x = tx + 14.5 * k;
         let households = grid
             .households

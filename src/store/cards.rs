@@ -31,7 +31,8 @@ pub async fn public_team(client: &Client, code: &str) -> StoreResult<Vec<PublicM
             "SELECT cs.role,
                     CASE WHEN s.publication_consent_at IS NOT NULL THEN s.name END,
                     CASE WHEN s.publication_consent_at IS NOT NULL THEN s.phone END,
-                    CASE WHEN s.publication_consent_at IS NOT NULL THEN s.photo END,
+                    CASE WHEN s.publication_consent_at IS NOT NULL AND s.photo_bytes IS NOT NULL
+                         THEN '/api/v1/staff/' || s.id || '/photo' END,
                     s.office_phone, s.duties, s.publication_consent_at IS NOT NULL
              FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
              WHERE cs.cell_code = $1
@@ -88,4 +89,19 @@ pub async fn revision(client: &Client, number: i32) -> StoreResult<Option<(i32, 
         )
         .await?
         .map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// A staff member's portrait, only when publication was consented to.
+pub async fn public_photo(
+    client: &Client,
+    staff_id: i64,
+) -> StoreResult<Option<(String, Vec<u8>)>> {
+    Ok(client
+        .query_opt(
+            "SELECT photo_type, photo_bytes FROM staff
+             WHERE id = $1 AND publication_consent_at IS NOT NULL AND photo_bytes IS NOT NULL",
+            &[&staff_id],
+        )
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
 }

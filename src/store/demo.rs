@@ -104,6 +104,19 @@ pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Optio
         &[&ids, &names, &phones, &offices, &duties, &consents],
     )
     .await?;
+    for member in registry.staff.iter() {
+        let Some(photo) = member.photo.as_deref() else {
+            continue;
+        };
+        let Some(bytes) = files::read_photo(dir, photo) else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE staff SET photo_type = 'image/svg+xml', photo_bytes = $2 WHERE ext_id = $1",
+            &[&member.id, &bytes],
+        )
+        .await?;
+    }
     let a = &registry.assignments;
     let cells_of: Vec<&str> = a.iter().map(|x| x.cell_code.as_str()).collect();
     let staff_ids: Vec<&str> = a.iter().map(|x| x.staff_id.as_str()).collect();

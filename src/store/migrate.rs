@@ -15,6 +15,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_sibling_overlap_guard",
         include_str!("../../migrations/0002_sibling_overlap_guard.sql"),
     ),
+    (
+        "0003_staff_photos",
+        include_str!("../../migrations/0003_staff_photos.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

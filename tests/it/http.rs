@@ -397,4 +397,33 @@ async fn the_public_card_shows_four_to_totals_and_only_consented_staff_details()
     assert!(school["households"].is_null(), "{school}");
     let (status, _) = call(&app, "/api/v1/cells/520328004004999/card", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Portraits: served for consented staff, 404 for everyone else (every member has one stored).
+    let photo = team
+        .iter()
+        .find_map(|m| m["photo"].as_str())
+        .unwrap()
+        .to_string();
+    let response = app
+        .clone()
+        .oneshot(Request::builder().uri(&photo).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let hidden_id: i64 = client
+        .query_one(
+            "SELECT id FROM staff WHERE publication_consent_at IS NULL AND photo_bytes IS NOT NULL LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (status, _) = call(&app, &format!("/api/v1/staff/{hidden_id}/photo"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        team.iter()
+            .filter(|m| m["consented"] == false)
+            .all(|m| m["photo"].is_null())
+    );
 }

@@ -7,7 +7,14 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
     let db = fresh_db(false).await;
     let mut client = db.client().await;
     let first = migrate::migrate(&mut client).await.unwrap();
-    assert_eq!(first, ["0001_schema", "0002_sibling_overlap_guard"]);
+    assert_eq!(
+        first,
+        [
+            "0001_schema",
+            "0002_sibling_overlap_guard",
+            "0003_staff_photos"
+        ]
+    );
     for table in [
         "cells",
         "revisions",
@@ -44,7 +51,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(recorded, 2);
+    assert_eq!(recorded, 3);
 }
 
 #[tokio::test]

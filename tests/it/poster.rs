@@ -99,6 +99,22 @@ async fn the_svg_poster_publishes_nothing_unconsented_and_bad_requests_are_refus
     assert!(kind.starts_with("image/svg+xml"));
     let svg = String::from_utf8(svg).unwrap();
     assert!(svg.contains("流河渡村网格示意图") && svg.contains("北"));
+    // Consenting leaders' portraits are embedded; there are never more than consenting leaders.
+    let portraits = svg
+        .matches("<image href=\"data:image/svg+xml;base64,")
+        .count();
+    let consenting_leaders: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
+             WHERE cs.cell_code LIKE '520328101201%' AND cs.role = '网格长' AND s.publication_consent_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(portraits as i64, consenting_leaders);
     let client = db.client().await;
     let rows = client
         .query(
