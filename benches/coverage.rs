@@ -26,6 +26,23 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (best, last.unwrap())
 }
 
+/// Best time of `runs` calls on one core and on all cores (rayon pools of 1 and N threads).
+fn one_and_all_cores<T: Send>(runs: usize, f: impl Fn() -> T + Sync) -> (f64, f64, T) {
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let (one, _) = pool(1).install(|| best_of(runs, &f));
+    let (all, out) = pool(0).install(|| best_of(runs, &f));
+    (one, all, out)
+}
+
+fn cores() -> usize {
+    rayon::current_num_threads()
+}
+
 fn to_geojson(cells: &[CoverageCell]) -> String {
     let features: Vec<String> = cells
         .iter()
@@ -107,10 +124,13 @@ fn main() {
         to_geojson(&s.parents),
     )
     .unwrap();
-    let (t, report) = best_of(5, || validate(&s.cells, &s.parents, &Options::default()));
+    let (t, t_all, report) =
+        one_and_all_cores(5, || validate(&s.cells, &s.parents, &Options::default()));
     println!(
-        "coverage 100k clean: {:.1} ms, valid={}, violations={}",
+        "coverage 100k clean: {:.1} ms on one core, {:.1} ms on {} cores, valid={}, violations={}",
         t * 1e3,
+        t_all * 1e3,
+        cores(),
         report.valid,
         report.violations.len()
     );
@@ -122,10 +142,13 @@ fn main() {
         to_geojson(&faulted),
     )
     .unwrap();
-    let (t, report) = best_of(5, || validate(&faulted, &s.parents, &Options::default()));
+    let (t, t_all, report) =
+        one_and_all_cores(5, || validate(&faulted, &s.parents, &Options::default()));
     println!(
-        "coverage 100k with {injected} faults: {:.1} ms, errors={} (by kind: {})",
+        "coverage 100k with {injected} faults: {:.1} ms on one core, {:.1} ms on {} cores, errors={} (by kind: {})",
         t * 1e3,
+        t_all * 1e3,
+        cores(),
         report.errors().count(),
         [
             "invalid_geometry",
@@ -159,10 +182,12 @@ fn main() {
             code_rules: CodeRules::Prefix,
             ..Options::default()
         };
-        let (t, report) = best_of(10, || validate(&counties, &states, &options));
+        let (t, t_all, report) = one_and_all_cores(10, || validate(&counties, &states, &options));
         println!(
-            "coverage US counties in states: {:.1} ms, errors={}",
+            "coverage US counties in states: {:.1} ms on one core, {:.1} ms on {} cores, errors={}",
             t * 1e3,
+            t_all * 1e3,
+            cores(),
             report.errors().count()
         );
     }

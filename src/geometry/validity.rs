@@ -93,11 +93,13 @@ struct Segment {
     /// Index of the segment within its ring (after dropping zero-length segments).
     index: usize,
     ring_len: usize,
-    min_x: f64,
-    max_x: f64,
+    sweep_from: f64,
+    sweep_to: f64,
 }
 
-fn segments(rings: &[Ring]) -> Vec<Segment> {
+/// The segments of all rings, each with its extent along the sweep axis.
+fn segments(rings: &[Ring], sweep_y: bool) -> Vec<Segment> {
+    let key = |c: Coord<f64>| if sweep_y { c.y } else { c.x };
     let mut out = Vec::new();
     for (r, ring) in rings.iter().enumerate() {
         let start = out.len();
@@ -109,8 +111,8 @@ fn segments(rings: &[Ring]) -> Vec<Segment> {
                     ring: r,
                     index: out.len() - start,
                     ring_len: 0,
-                    min_x: w[0].x.min(w[1].x),
-                    max_x: w[0].x.max(w[1].x),
+                    sweep_from: key(w[0]).min(key(w[1])),
+                    sweep_to: key(w[0]).max(key(w[1])),
                 });
             }
         }
@@ -122,23 +124,47 @@ fn segments(rings: &[Ring]) -> Vec<Segment> {
     out
 }
 
+/// A segment in the sweep's active list, kept small so the scan stays in cache.
+struct Active {
+    /// End of the segment along the sweep axis.
+    end: f64,
+    /// Extent across the sweep axis.
+    lo: f64,
+    hi: f64,
+    segment: u32,
+}
+
+/// Sweep along the longer side of the bounding box: a coastline running north–south crosses a
+/// horizontal line far less often than a vertical one, which keeps the active list short.
 fn check_crossings(rings: &[Ring]) -> Result<(), Invalid> {
-    let mut segs = segments(rings);
-    segs.sort_unstable_by(|p, q| p.min_x.total_cmp(&q.min_x));
-    let mut active: Vec<Segment> = Vec::new();
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for c in rings.iter().flatten() {
+        (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y));
+    }
+    let sweep_y = y1 - y0 > x1 - x0;
+    let across = |c: Coord<f64>| if sweep_y { c.x } else { c.y };
+    let mut segs = segments(rings, sweep_y);
+    segs.sort_unstable_by(|p, q| p.sweep_from.total_cmp(&q.sweep_from));
+    let mut active: Vec<Active> = Vec::new();
     // Points where two different rings touch; a pair of rings may touch at one point only.
     let mut touches: Vec<(usize, usize, Coord<f64>)> = Vec::new();
-    for s in segs {
-        active.retain(|t| t.max_x >= s.min_x);
+    for (i, s) in segs.iter().enumerate() {
+        active.retain(|t| t.end >= s.sweep_from);
+        let (lo, hi) = (across(s.a).min(across(s.b)), across(s.a).max(across(s.b)));
         for t in &active {
-            if s.a.y.min(s.b.y) > t.a.y.max(t.b.y) || t.a.y.min(t.b.y) > s.a.y.max(s.b.y) {
+            if lo > t.hi || t.lo > hi {
                 continue;
             }
-            if let Some(problem) = judge(&s, t, &mut touches) {
+            if let Some(problem) = judge(s, &segs[t.segment as usize], &mut touches) {
                 return Err(problem);
             }
         }
-        active.push(s);
+        active.push(Active {
+            end: s.sweep_to,
+            lo,
+            hi,
+            segment: i as u32,
+        });
     }
     Ok(())
 }
@@ -149,6 +175,24 @@ fn judge(
     t: &Segment,
     touches: &mut Vec<(usize, usize, Coord<f64>)>,
 ) -> Option<Invalid> {
+    // Fast path for neighbours along a ring (most of the pairs the sweep meets): sharing an
+    // endpoint, they can meet elsewhere only if they are collinear (a spike folding back).
+    if s.ring == t.ring
+        && (s.index.abs_diff(t.index) == 1 || s.index.abs_diff(t.index) == s.ring_len - 1)
+    {
+        let other = if s.b == t.a || s.a == t.a {
+            Some(t.b)
+        } else if s.b == t.b || s.a == t.b {
+            Some(t.a)
+        } else {
+            None
+        };
+        if let Some(other) = other
+            && RobustKernel::orient2d(s.a, s.b, other) != Orientation::Collinear
+        {
+            return None;
+        }
+    }
     let o1 = RobustKernel::orient2d(s.a, s.b, t.a);
     let o2 = RobustKernel::orient2d(s.a, s.b, t.b);
     let o3 = RobustKernel::orient2d(t.a, t.b, s.a);

@@ -9,6 +9,7 @@ use geo::orient::{Direction, Orient};
 use geo::{Area, BooleanOps, BoundingRect, GeodesicArea, Intersects, Length};
 use geo::{Geodesic, unary_union};
 use geo_types::{Coord, Geometry, Line, LineString, MultiLineString, MultiPolygon, Polygon, Rect};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::Options;
@@ -34,22 +35,26 @@ pub(crate) fn diagnose(
     options: &Options,
     violations: &mut Vec<Violation>,
 ) {
-    for cluster in clusters(leftover) {
-        let group = &groups[cluster.group as usize];
-        let found = catch_unwind(AssertUnwindSafe(|| {
-            examine(prepared, group, &cluster, options)
-        }));
-        match found {
-            Ok(found) => violations.extend(found),
-            Err(_) => violations.push(mismatch(
-                prepared,
-                &cluster,
-                None,
-                0.0,
-                "edges do not match (the local diagnosis failed on this input)",
-            )),
-        }
-    }
+    // Clusters are examined independently, in parallel; results keep the clusters' order.
+    let found: Vec<Vec<Violation>> = clusters(leftover)
+        .par_iter()
+        .map(|cluster| {
+            let group = &groups[cluster.group as usize];
+            catch_unwind(AssertUnwindSafe(|| {
+                examine(prepared, group, cluster, options)
+            }))
+            .unwrap_or_else(|_| {
+                vec![mismatch(
+                    prepared,
+                    cluster,
+                    None,
+                    0.0,
+                    "edges do not match (the local diagnosis failed on this input)",
+                )]
+            })
+        })
+        .collect();
+    violations.extend(found.into_iter().flatten());
 }
 
 /// Union-find over shared endpoints, then merging of clusters whose boxes touch.

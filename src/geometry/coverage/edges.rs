@@ -3,6 +3,7 @@
 //! compared bit for bit, never snapped; whatever does not pair is left for `diagnose`.
 
 use geo_types::Coord;
+use rayon::prelude::*;
 use rstar::{AABB, RTree};
 use rustc_hash::FxHashMap;
 
@@ -36,22 +37,29 @@ pub(crate) fn point_key(c: Coord<f64>) -> PointKey {
 /// All directed edges of every group (children as drawn, the parent reversed) → those that found
 /// no twin. Groups are paired one at a time so the hash map stays small and cache-resident.
 pub(crate) fn pair_edges(prepared: &[Prepared], groups: &[Group]) -> Vec<Edge> {
-    let mut leftover = Vec::new();
-    let mut edges = Vec::new();
-    let mut map: FxHashMap<(PointKey, PointKey), u32> = FxHashMap::default();
-    for (g, group) in groups.iter().enumerate() {
-        edges.clear();
-        // An invalid child's own edges could pair with its neighbours' around an overlap they
-        // hide; leaving them out makes its whole neighbourhood a cluster for `diagnose`.
-        for &c in group.children.iter().filter(|&&c| prepared[c].valid) {
-            push_rings(&mut edges, prepared, g as u32, c, false);
-        }
-        if let Some(p) = group.parent {
-            push_rings(&mut edges, prepared, g as u32, p, true);
-        }
-        unmatched_into(&edges, &mut map, &mut leftover);
-    }
-    leftover
+    // Groups are independent: paired in parallel, each thread reusing its buffers.
+    let per_group: Vec<Vec<Edge>> = groups
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || (Vec::new(), FxHashMap::default()),
+            |(edges, map), (g, group)| {
+                edges.clear();
+                // An invalid child's own edges could pair with its neighbours' around an overlap
+                // they hide; leaving them out makes its whole neighbourhood a cluster for `diagnose`.
+                for &c in group.children.iter().filter(|&&c| prepared[c].valid) {
+                    push_rings(edges, prepared, g as u32, c, false);
+                }
+                if let Some(p) = group.parent {
+                    push_rings(edges, prepared, g as u32, p, true);
+                }
+                let mut leftover = Vec::new();
+                unmatched_into(edges, map, &mut leftover);
+                leftover
+            },
+        )
+        .collect();
+    per_group.concat()
 }
 
 fn push_rings(

@@ -42,15 +42,7 @@ impl Validator {
         let prepared: Vec<Prepared> = all
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                prepare(
-                    c,
-                    links.parent[i],
-                    &options,
-                    &mut ignored,
-                    links.duplicate[i],
-                )
-            })
+            .map(|(i, c)| prepare(c, links.parent[i], &options, links.duplicate[i]).0)
             .collect();
         let mut by_parent: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
         for (i, p) in prepared.iter().enumerate() {
@@ -154,9 +146,10 @@ impl Validator {
                 }
             }
         }
-        let mut violations: Vec<Violation> = Vec::new();
         let parent = self.prepared[i].parent;
-        self.prepared[i] = prepare(cell, parent, &self.options, &mut violations, false);
+        let (prepared, invalid) = prepare(cell, parent, &self.options, false);
+        self.prepared[i] = prepared;
+        let mut violations: Vec<Violation> = invalid.into_iter().collect();
         let new = self.edges_of(i);
         for e in &new {
             self.edges.entry(key(e)).or_default().push(e.owner);

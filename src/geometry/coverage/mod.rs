@@ -22,6 +22,7 @@ pub use report::{Kind, Report, Severity, Violation};
 use std::collections::BTreeMap;
 
 use geo_types::{LineString, MultiPolygon, Polygon};
+use rayon::prelude::*;
 
 use super::validity::{Ring, check_polygon, signed_area};
 
@@ -81,16 +82,13 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     let all: Vec<&CoverageCell> = cells.iter().chain(parents.iter()).collect();
     let links = hierarchy::check(&all, cells.len(), options, &mut violations);
 
-    let mut prepared: Vec<Prepared> = Vec::with_capacity(all.len());
-    for (i, cell) in all.iter().enumerate() {
-        prepared.push(prepare(
-            cell,
-            links.parent[i],
-            options,
-            &mut violations,
-            links.duplicate[i],
-        ));
-    }
+    // Cells are checked independently, so in parallel; the order of the results is kept.
+    let (prepared, invalid): (Vec<Prepared>, Vec<Option<Violation>>) = all
+        .par_iter()
+        .enumerate()
+        .map(|(i, cell)| prepare(cell, links.parent[i], options, links.duplicate[i]))
+        .unzip();
+    violations.extend(invalid.into_iter().flatten());
     for p in prepared.iter().filter(|p| p.valid && p.parts > 1) {
         violations.push(Violation::warning(
             Kind::Multipart,
@@ -141,9 +139,8 @@ fn prepare(
     cell: &CoverageCell,
     parent: Option<usize>,
     options: &Options,
-    violations: &mut Vec<Violation>,
     duplicate: bool,
-) -> Prepared {
+) -> (Prepared, Option<Violation>) {
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for c in cell.polygons.iter().flatten().flatten() {
         if c.x.is_finite() && c.y.is_finite() {
@@ -200,26 +197,23 @@ fn prepare(
             .collect::<Vec<Vec<Ring>>>()
     });
     let valid = problem.is_none() && rings.is_some();
-    if let Some(message) = problem
-        && !duplicate
-    {
-        violations.push(Violation {
-            kind: Kind::InvalidGeometry,
-            severity: Severity::Error,
-            cells: vec![cell.code.clone()],
-            area_m2: None,
-            geometry: location,
-            message,
-        });
-    }
-    Prepared {
+    let violation = problem.filter(|_| !duplicate).map(|message| Violation {
+        kind: Kind::InvalidGeometry,
+        severity: Severity::Error,
+        cells: vec![cell.code.clone()],
+        area_m2: None,
+        geometry: location,
+        message,
+    });
+    let prepared = Prepared {
         code: cell.code.clone(),
         rings,
         valid,
         parts: cell.polygons.len(),
         parent,
         bbox,
-    }
+    };
+    (prepared, violation)
 }
 
 impl Prepared {
