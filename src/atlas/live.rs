@@ -54,3 +54,41 @@ pub fn follow_revisions(
         listener.abort();
     })
 }
+
+/// How many past snapshots `as_of` keeps.
+const PAST_KEPT: usize = 4;
+
+/// The atlas of revision `n` (for `as_of` queries: an old incident keeps the grid it was reported
+/// in). The current snapshot when `n` is current; otherwise loaded once and kept among the few
+/// most recently used.
+pub async fn as_of(
+    pool: &Pool,
+    atlas: &SharedAtlas,
+    past: &std::sync::Mutex<Vec<Arc<Atlas>>>,
+    n: i32,
+) -> StoreResult<Arc<Atlas>> {
+    let current = atlas.load_full();
+    if current.revision == n {
+        return Ok(current);
+    }
+    if let Some(hit) = past
+        .lock()
+        .ok()
+        .and_then(|p| p.iter().find(|a| a.revision == n).cloned())
+    {
+        return Ok(hit);
+    }
+    let client = pool.get().await?;
+    let cells = store::cells::load_as_of(&client, n).await?;
+    drop(client);
+    let built = tokio::task::spawn_blocking(move || Atlas::new(n, cells))
+        .await
+        .map_err(|e| store::StoreError::Refused(format!("atlas build failed: {e}")))?;
+    let built = Arc::new(built);
+    if let Ok(mut p) = past.lock() {
+        p.retain(|a| a.revision != n);
+        p.insert(0, built.clone());
+        p.truncate(PAST_KEPT);
+    }
+    Ok(built)
+}

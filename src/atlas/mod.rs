@@ -1,6 +1,8 @@
 //! The atlas: an immutable in-memory snapshot of one revision (cells, R-tree), swapped atomically
 //! when a new revision is committed. Readers never block and never touch the database.
 pub mod check;
+pub mod draft;
+pub mod impact;
 pub mod live;
 pub mod neighbours;
 pub mod snapshot;

@@ -7,7 +7,8 @@ use geo_types::{Coord, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use crate::domain::cell::Cell;
+use crate::domain::cell::{Cell, CellKind};
+use crate::domain::code::CellCode;
 use crate::geometry::point_in::{distance_to_boundary_m, multipolygon_contains};
 
 /// A cell as the snapshot holds it.
@@ -19,6 +20,8 @@ pub struct AtlasCell {
     pub kind: String,
     pub parent: Option<usize>,
     pub geometry: MultiPolygon<f64>,
+    /// Free attributes of the row, kept so a draft can rewrite the cell without losing them.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -148,6 +151,7 @@ impl Atlas {
                 level: c.level,
                 kind: c.kind.as_str().to_string(),
                 geometry: c.geometry,
+                attributes: c.attributes,
             })
             .collect();
         let max_level = cells.iter().map(|c| c.level as usize).max().unwrap_or(0);
@@ -187,6 +191,30 @@ impl Atlas {
 
     pub fn get(&self, code: &str) -> Option<&AtlasCell> {
         self.by_code.get(code).map(|&i| &self.cells[i])
+    }
+
+    /// A snapshot cell back as a domain `Cell` (what a draft starts from and a commit rewrites).
+    pub fn cell(&self, code: &str) -> Option<Cell> {
+        self.get(code).and_then(|c| self.to_cell(c))
+    }
+
+    /// Every cell of the snapshot as a domain `Cell`, in snapshot order.
+    pub fn to_cells(&self) -> Vec<Cell> {
+        self.cells.iter().filter_map(|c| self.to_cell(c)).collect()
+    }
+
+    fn to_cell(&self, c: &AtlasCell) -> Option<Cell> {
+        let code = CellCode::parse(&c.code).ok()?;
+        Some(Cell {
+            // A parent is always the code's prefix (a rule the store enforces).
+            parent: (c.level > 0).then(|| code.parent_code()).flatten(),
+            code,
+            level: c.level,
+            kind: CellKind::parse(&c.kind)?,
+            name: c.name.clone(),
+            geometry: c.geometry.clone(),
+            attributes: c.attributes.clone(),
+        })
     }
 
     /// The finest cell containing `p` (half-open rule, see `geometry::point_in`), or `None`.

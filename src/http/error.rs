@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::atlas::draft::DraftError;
 use crate::domain::role::Role;
 use crate::store::StoreError;
 
@@ -24,6 +25,16 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// Someone else got there first (a stale draft, a committed draft): 409.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    /// The change would break the coverage rule: 422 with the whole report as details.
+    #[error("the change breaks the coverage rule; nothing was written")]
+    Violations(Value),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -58,6 +69,14 @@ impl ApiError {
                 "unprocessable",
                 Value::Null,
             ),
+            ApiError::Conflict { code, details, .. } => {
+                (StatusCode::CONFLICT, code, details.clone())
+            }
+            ApiError::Violations(report) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "coverage_violated",
+                report.clone(),
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
@@ -73,9 +92,28 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound(m) => ApiError::NotFound(m),
             StoreError::Refused(m) => ApiError::Unprocessable(m),
+            StoreError::Conflict { message, details } => ApiError::Conflict {
+                code: "conflict",
+                message,
+                details,
+            },
             StoreError::Pool(e) => ApiError::Unavailable(e.to_string()),
             StoreError::Db(e) if e.is_closed() => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<DraftError> for ApiError {
+    fn from(error: DraftError) -> Self {
+        let message = error.to_string();
+        match error {
+            DraftError::UnknownCell(_) => ApiError::NotFound(message),
+            DraftError::BadLine(_) => ApiError::bad_field("line", message),
+            DraftError::BadMerge(_) => ApiError::bad_field("codes", message),
+            DraftError::NationalCode(_)
+            | DraftError::CodesExhausted(_)
+            | DraftError::Invalid(_) => ApiError::Unprocessable(message),
         }
     }
 }

@@ -43,9 +43,20 @@ pub async fn locate(
             format!("crs must be wgs84, cgcs2000, gcj02 or bd09, got {crs_name:?}"),
         )
     })?;
+    let as_of = query
+        .get("as_of")
+        .map(|v| {
+            v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::bad_field(
+                    "as_of",
+                    format!("as_of must be a revision number, got {v:?}"),
+                )
+            })
+        })
+        .transpose()?;
     if let Some(other) = query
         .keys()
-        .find(|k| !["lon", "lat", "crs"].contains(&k.as_str()))
+        .find(|k| !["lon", "lat", "crs", "as_of"].contains(&k.as_str()))
     {
         return Err(ApiError::bad_field(
             other,
@@ -53,7 +64,10 @@ pub async fn locate(
         ));
     }
     let point = crs.to_cgcs2000(Coord { x: lon, y: lat });
-    let atlas = state.atlas.load();
+    let atlas = match as_of {
+        Some(n) => crate::atlas::live::as_of(&state.pool, &state.atlas, &state.past, n).await?,
+        None => state.atlas.load_full(),
+    };
     let located = atlas.locate(point);
     let cells: Vec<Value> = located
         .iter()

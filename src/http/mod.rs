@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod card;
+pub mod drafts;
 pub mod error;
 pub mod locate;
 pub mod planning;
@@ -15,7 +16,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
@@ -35,6 +36,10 @@ pub struct AppState {
     pub tiles: std::sync::Arc<crate::tiles::cache::TileService>,
     /// The static pages (`web/`), with MapLibre GL JS under `node_modules/` (installed by `npm ci`).
     pub web_dir: std::path::PathBuf,
+    /// The size band planners' drafts are measured against.
+    pub band: crate::atlas::impact::Band,
+    /// Snapshots of past revisions for `as_of` queries, the most recently used kept.
+    pub past: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<Atlas>>>>,
 }
 
 impl AppState {
@@ -51,6 +56,8 @@ impl AppState {
             web_dir: std::env::var_os("GRIDMAP_WEB_DIR")
                 .map(Into::into)
                 .unwrap_or_else(|| "web".into()),
+            band: Default::default(),
+            past: Default::default(),
         }
     }
 }
@@ -63,6 +70,15 @@ pub fn router(state: AppState) -> Router {
     let web = state.web_dir.clone();
     Router::new()
         .route_service("/", ServeFile::new(web.join("index.html")))
+        .route_service("/plan", ServeFile::new(web.join("plan.html")))
+        .nest_service(
+            "/vendor/terra-draw",
+            ServeDir::new(web.join("node_modules/terra-draw/dist")),
+        )
+        .nest_service(
+            "/vendor/terra-draw-maplibre-gl-adapter",
+            ServeDir::new(web.join("node_modules/terra-draw-maplibre-gl-adapter/dist")),
+        )
         .nest_service("/web", ServeDir::new(&web))
         .nest_service(
             "/vendor/maplibre-gl",
@@ -83,6 +99,21 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/styles/public.json", get(tiles::public_style))
         .route("/poster/{file}", get(poster::poster))
+        .route("/api/v1/drafts", post(drafts::create))
+        .route("/api/v1/drafts/{id}", get(drafts::show))
+        .route(
+            "/api/v1/drafts/{id}/cells/{code}",
+            put(drafts::put_cell)
+                .delete(drafts::delete_cell)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/drafts/{id}/split", post(drafts::split))
+        .route("/api/v1/drafts/{id}/merge", post(drafts::merge))
+        .route("/api/v1/drafts/{id}/validate", post(drafts::validate))
+        .route("/api/v1/drafts/{id}/commit", post(drafts::commit))
+        .route("/api/v1/revisions", get(drafts::revisions))
+        .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
+        .route("/api/v1/revisions/{n}/revert", post(drafts::revert))
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

@@ -138,7 +138,8 @@ pub fn external_parents(cells: &[Cell]) -> Vec<(CellCode, usize)> {
         .collect()
 }
 
-fn parse_feature(feature: &Value) -> Result<Cell, Problem> {
+/// One GeoJSON Feature → a `Cell`, with every rule of the import (codes, levels, kinds, geometry).
+pub fn parse_feature(feature: &Value) -> Result<Cell, Problem> {
     let object = feature.as_object().ok_or(Problem::NotAFeature)?;
     if object.get("type").and_then(Value::as_str) != Some("Feature") {
         return Err(Problem::NotAFeature);
@@ -321,6 +322,29 @@ fn parse_position(value: &Value) -> Result<Coord<f64>, Problem> {
         return Err(Problem::OutOfRange { lon, lat });
     }
     Ok(Coord { x: lon, y: lat })
+}
+
+/// A `Cell` as the GeoJSON Feature `parse_feature` reads back unchanged (drafts store these).
+pub fn feature_of(cell: &Cell) -> Value {
+    let mut properties = cell.attributes.clone();
+    properties.insert("code".into(), Value::String(cell.code.to_string()));
+    properties.insert("name".into(), Value::String(cell.name.clone()));
+    properties.insert("level".into(), Value::from(cell.level));
+    properties.insert("kind".into(), Value::String(cell.kind.as_str().into()));
+    properties.insert(
+        "parent".into(),
+        cell.parent
+            .as_ref()
+            .map(|p| Value::String(p.to_string()))
+            .unwrap_or(Value::Null),
+    );
+    serde_json::json!({
+        "type": "Feature",
+        "id": cell.code.as_str(),
+        "properties": properties,
+        "geometry": serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(&cell.geometry)))
+            .unwrap_or(Value::Null),
+    })
 }
 
 #[cfg(test)]

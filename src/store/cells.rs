@@ -64,6 +64,19 @@ pub async fn write_revision_in(
     author: &str,
     message: &str,
 ) -> StoreResult<WriteOutcome> {
+    write_revision_with(tx, cells, &[], base, author, message).await
+}
+
+/// `write_revision_in` that also closes the rows of `retired` codes (split or merged away, or
+/// removed) without a successor row of the same code.
+pub async fn write_revision_with(
+    tx: &Transaction<'_>,
+    cells: &[Cell],
+    retired: &[String],
+    base: Option<i32>,
+    author: &str,
+    message: &str,
+) -> StoreResult<WriteOutcome> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REVISION_LOCK])
         .await?;
     if let Some(base) = base {
@@ -105,7 +118,11 @@ pub async fn write_revision_in(
         &[&REVISION_CHANNEL, &revision.to_string()],
     )
     .await?;
-    let codes: Vec<&str> = cells.iter().map(|c| c.code.as_str()).collect();
+    let codes: Vec<&str> = cells
+        .iter()
+        .map(|c| c.code.as_str())
+        .chain(retired.iter().map(String::as_str))
+        .collect();
     tx.execute(
         "UPDATE cells SET valid_to = $1 WHERE valid_to IS NULL AND code = ANY($2)",
         &[&revision, &codes],
@@ -223,11 +240,29 @@ pub async fn feature(client: &Client, code: &str, as_of: Option<i32>) -> StoreRe
 /// trip, so shared vertices stay bit-identical). This is what the atlas snapshot is built from.
 pub async fn load_current(client: &Client) -> StoreResult<(i32, Vec<Cell>)> {
     let revision = super::current_revision(client).await?;
+    Ok((revision, load_cells(client, None).await?))
+}
+
+/// The cells of revision `as_of` (`None`: the current ones), decoded as `load_current` does.
+/// `NotFound` for a revision that does not exist.
+pub async fn load_as_of(client: &Client, as_of: i32) -> StoreResult<Vec<Cell>> {
+    let current = super::current_revision(client).await?;
+    if as_of < 0 || as_of > current {
+        return Err(StoreError::NotFound(format!(
+            "no revision {as_of} (the current one is {current})"
+        )));
+    }
+    load_cells(client, Some(as_of)).await
+}
+
+async fn load_cells(client: &Client, as_of: Option<i32>) -> StoreResult<Vec<Cell>> {
     let rows = client
         .query(
-            "SELECT code, parent_code, level, kind, name, geom, attributes
-             FROM cells WHERE valid_to IS NULL ORDER BY level, code",
-            &[],
+            &format!(
+                "SELECT code, parent_code, level, kind, name, geom, attributes
+                 FROM cells WHERE ({AS_OF_SQL}) ORDER BY level, code"
+            ),
+            &[&as_of],
         )
         .await?;
     let mut cells = Vec::with_capacity(rows.len());
@@ -261,7 +296,7 @@ pub async fn load_current(client: &Client) -> StoreResult<(i32, Vec<Cell>)> {
             attributes,
         });
     }
-    Ok((revision, cells))
+    Ok(cells)
 }
 
 /// Number of current cells per level, for start-up logs and checks.

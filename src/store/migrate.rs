@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_staff_photos",
         include_str!("../../migrations/0003_staff_photos.sql"),
     ),
+    (
+        "0004_drafts",
+        include_str!("../../migrations/0004_drafts.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

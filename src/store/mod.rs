@@ -4,6 +4,7 @@
 pub mod cards;
 pub mod cells;
 pub mod demo;
+pub mod drafts;
 pub mod embedded;
 pub mod listen;
 pub mod migrate;
@@ -35,6 +36,12 @@ pub enum StoreError {
     Refused(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request collides with what another writer did first (HTTP 409).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        details: serde_json::Value,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

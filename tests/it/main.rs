@@ -3,6 +3,7 @@ mod auth;
 mod cluster;
 mod coverage_data;
 mod demo;
+mod drafts;
 mod harness;
 mod http;
 mod import;

@@ -1,0 +1,572 @@
+//! Planners' drafts (role `planner`): open, edit (write, remove, split, merge), validate with the
+//! impact, commit as one revision; the history of revisions and reverts.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use geo_types::Coord;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::error::ApiError;
+use crate::atlas::Atlas;
+use crate::atlas::check::validate_touched;
+use crate::atlas::draft::{Change, Draft, View};
+use crate::atlas::impact::{Impact, impact, touched_boxes};
+use crate::domain::code::CellCode;
+use crate::domain::role::Role;
+use crate::geometry::coverage::{Options, Report};
+use crate::import::cells::{feature_of, parse_feature};
+use crate::store::cells::WriteOutcome;
+use crate::store::drafts::{self, CommitPlan, StoredDraft};
+use crate::store::{self, StoreError};
+
+const PLANNERS: &[Role] = &[Role::Planner];
+
+/// Metres per degree of latitude: snapping tolerances are given in metres.
+const M_PER_DEGREE: f64 = 111_320.0;
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_field("id", format!("draft id must be an integer, got {id:?}")))
+}
+
+fn parse_code(code: &str, field: &str) -> Result<CellCode, ApiError> {
+    CellCode::parse(code).map_err(|e| ApiError::bad_field(field, e.to_string()))
+}
+
+fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))
+}
+
+async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
+    Ok(state.pool.get().await.map_err(StoreError::from)?)
+}
+
+/// `POST /api/v1/drafts` → 201 `{id, base_revision}` (the base is the current revision).
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = user.require(PLANNERS)?;
+    let client = client(&state).await?;
+    let base = store::current_revision(&client).await?;
+    let id = drafts::create(&client, &user.name, base).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "base_revision": base})),
+    ))
+}
+
+/// `GET /api/v1/drafts/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let draft = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    Ok(Json(draft.to_json()))
+}
+
+/// Runs `edit` on the draft's view over the served atlas, storing the result atomically.
+async fn edit_draft<T>(
+    state: &AppState,
+    id: &str,
+    edit: impl FnOnce(&View, &mut Draft) -> Result<T, ApiError>,
+) -> Result<(T, StoredDraft), ApiError> {
+    let id = parse_id(id)?;
+    let atlas = state.atlas.load_full();
+    let mut client = client(state).await?;
+    drafts::edit(&mut client, id, |stored, draft| {
+        let view = View::new(atlas.to_cells(), &stored.draft);
+        edit(&view, draft)
+    })
+    .await?
+}
+
+/// `PUT /api/v1/drafts/{id}/cells/{code}` with a GeoJSON Feature: writes the cell (new or
+/// replacing). Properties left out keep the cell's current values; the geometry is required for
+/// a new cell and optional otherwise.
+pub async fn put_cell(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, code)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let code = parse_code(&code, "code")?;
+    let feature = object(&body)?;
+    if feature.get("type").and_then(Value::as_str) != Some("Feature") {
+        return Err(ApiError::bad_field(
+            "type",
+            "the body must be a GeoJSON Feature",
+        ));
+    }
+    let props = match feature.get("properties") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p.clone(),
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "properties",
+                "properties must be an object",
+            ));
+        }
+    };
+    if let Some(other) = props.get("code").and_then(Value::as_str)
+        && other != code.as_str()
+    {
+        return Err(ApiError::bad_field(
+            "properties.code",
+            format!("the code in the body ({other}) differs from the path ({code})"),
+        ));
+    }
+    let geometry = feature.get("geometry").cloned();
+    let ((), stored) = edit_draft(&state, &id, |view, draft| {
+        // Start from the cell as the draft sees it, overlay what the body says.
+        let mut merged = match view.get(code.as_str()) {
+            Some(cell) => feature_of(cell),
+            None => {
+                json!({"type": "Feature", "properties": {"code": code.as_str()}, "geometry": null})
+            }
+        };
+        let target = merged["properties"]
+            .as_object_mut()
+            .ok_or_else(|| ApiError::Internal("feature without properties".into()))?;
+        for (k, v) in &props {
+            target.insert(k.clone(), v.clone());
+        }
+        target.insert("code".into(), Value::String(code.to_string()));
+        if let Some(g) = &geometry
+            && !g.is_null()
+        {
+            merged["geometry"] = g.clone();
+        }
+        let cell = parse_feature(&merged).map_err(|problem| {
+            let field = match &problem {
+                crate::import::cells::Problem::MissingProperty(p) => format!("properties.{p}"),
+                crate::import::cells::Problem::WrongType { field, .. } => {
+                    format!("properties.{field}")
+                }
+                crate::import::cells::Problem::MissingGeometry
+                | crate::import::cells::Problem::NotPolygon(_)
+                | crate::import::cells::Problem::BadPosition(_)
+                | crate::import::cells::Problem::NonFinite(_)
+                | crate::import::cells::Problem::OutOfRange { .. }
+                | crate::import::cells::Problem::ShortRing { .. }
+                | crate::import::cells::Problem::UnclosedRing { .. }
+                | crate::import::cells::Problem::InvalidGeometry(_) => "geometry".into(),
+                _ => "properties".into(),
+            };
+            ApiError::bad_field(&field, problem.to_string())
+        })?;
+        draft.put(cell);
+        Ok(())
+    })
+    .await?;
+    Ok(Json(stored.to_json()))
+}
+
+/// `DELETE /api/v1/drafts/{id}/cells/{code}`: removes a cell (its ground must be covered by
+/// others before the draft can be committed).
+pub async fn delete_cell(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, code)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let code = parse_code(&code, "code")?;
+    let ((), stored) = edit_draft(&state, &id, |view, draft| {
+        Ok(draft.delete(view, code.as_str())?)
+    })
+    .await?;
+    Ok(Json(stored.to_json()))
+}
+
+/// Every code ever used under the parents of `codes` (new codes must avoid them).
+async fn codes_used(state: &AppState, codes: &[&str]) -> Result<BTreeSet<String>, ApiError> {
+    let client = client(state).await?;
+    let mut used = BTreeSet::new();
+    let parents: BTreeSet<String> = codes
+        .iter()
+        .filter_map(|c| CellCode::parse(c).ok()?.parent_code())
+        .map(|p| p.to_string())
+        .collect();
+    for parent in parents {
+        used.extend(drafts::codes_ever_under(&client, &parent).await?);
+    }
+    Ok(used)
+}
+
+/// `POST /api/v1/drafts/{id}/split` `{"code", "line": LineString, "snap_m"?}` → the two new codes.
+pub async fn split(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let body = object(&body)?;
+    let code = body
+        .get("code")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_field("code", "code (the cell to split) is required"))?;
+    let code = parse_code(code, "code")?;
+    let line = parse_line(body.get("line"))?;
+    let snap_m = match body.get("snap_m") {
+        None | Some(Value::Null) => 0.5,
+        Some(v) => v
+            .as_f64()
+            .filter(|m| m.is_finite() && (0.0..=50.0).contains(m))
+            .ok_or_else(|| {
+                ApiError::bad_field("snap_m", "snap_m must be a number of metres 0–50")
+            })?,
+    };
+    let used = codes_used(&state, &[code.as_str()]).await?;
+    let (new_codes, stored) = edit_draft(&state, &id, |view, draft| {
+        Ok(draft.split(view, code.as_str(), &line, snap_m / M_PER_DEGREE, &used)?)
+    })
+    .await?;
+    Ok(Json(
+        json!({"new_codes": new_codes, "draft": stored.to_json()}),
+    ))
+}
+
+fn parse_line(value: Option<&Value>) -> Result<Vec<Coord<f64>>, ApiError> {
+    let bad = |m: &str| ApiError::bad_field("line", m.to_string());
+    let value = value.ok_or_else(|| bad("line (a GeoJSON LineString) is required"))?;
+    // Accept a bare LineString or a Feature holding one.
+    let geometry = if value.get("type").and_then(Value::as_str) == Some("Feature") {
+        value.get("geometry").unwrap_or(&Value::Null)
+    } else {
+        value
+    };
+    if geometry.get("type").and_then(Value::as_str) != Some("LineString") {
+        return Err(bad("line must be a GeoJSON LineString"));
+    }
+    let coords = geometry
+        .get("coordinates")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("line.coordinates must be an array of positions"))?;
+    coords
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let x = p.get(0).and_then(Value::as_f64);
+            let y = p.get(1).and_then(Value::as_f64);
+            match (x, y) {
+                (Some(x), Some(y)) if x.abs() <= 180.0 && y.abs() <= 90.0 => Ok(Coord { x, y }),
+                _ => Err(ApiError::bad_field(
+                    &format!("line.coordinates[{i}]"),
+                    "a position is [lon, lat] within range",
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `POST /api/v1/drafts/{id}/merge` `{"codes": [...], "name"?}` → the new code.
+pub async fn merge(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let body = object(&body)?;
+    let codes: Vec<String> = body
+        .get("codes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad_field("codes", "codes (the cells to merge) is required"))?
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.as_str()
+                .and_then(|s| CellCode::parse(s).ok())
+                .map(|c| c.to_string())
+                .ok_or_else(|| ApiError::bad_field(&format!("codes[{i}]"), "not a cell code"))
+        })
+        .collect::<Result<_, _>>()?;
+    let name = match body.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::bad_field("name", "name must be a string")),
+    };
+    let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let used = codes_used(&state, &refs).await?;
+    let (new_code, stored) = edit_draft(&state, &id, |view, draft| {
+        Ok(draft.merge(view, &codes, name.as_deref(), &used)?)
+    })
+    .await?;
+    Ok(Json(
+        json!({"new_code": new_code, "draft": stored.to_json()}),
+    ))
+}
+
+/// Everything a validation or a commit needs to know about a draft over an atlas.
+struct Checked {
+    view_cells: Vec<crate::domain::cell::Cell>,
+    report: Report,
+    impact: Impact,
+    buildings: Vec<(i64, Option<String>)>,
+    incidents: Vec<(i64, Option<String>)>,
+}
+
+async fn check(state: &AppState, atlas: &Arc<Atlas>, draft: &Draft) -> Result<Checked, ApiError> {
+    let touched: BTreeSet<String> = draft.changes.keys().cloned().collect();
+    let boxes = touched_boxes(atlas, draft);
+    let codes: Vec<String> = touched.iter().cloned().collect();
+    let client = client(state).await?;
+    let buildings = drafts::buildings_near(&client, &codes, &boxes).await?;
+    let incidents = drafts::open_incidents_near(&client, &codes, &boxes).await?;
+    // Counts of every cell a building may leave or join, plus the touched ones.
+    let mut count_codes: BTreeSet<String> = touched.clone();
+    count_codes.extend(buildings.iter().filter_map(|b| b.cell.clone()));
+    let counts =
+        drafts::counts_per_cell(&client, &count_codes.into_iter().collect::<Vec<_>>()).await?;
+    drop(client);
+    let atlas = atlas.clone();
+    let draft = draft.clone();
+    let band = state.band;
+    // Geometry work off the async workers.
+    tokio::task::spawn_blocking(move || {
+        let view = View::new(atlas.to_cells(), &draft);
+        let report = validate_touched(&view, &touched, &Options::default());
+        let (impact, buildings, incidents) =
+            impact(&atlas, &draft, &view, &buildings, &incidents, &counts, band);
+        Checked {
+            view_cells: view.into_cells(),
+            report,
+            impact,
+            buildings,
+            incidents,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("draft check failed: {e}")))
+}
+
+/// `POST /api/v1/drafts/{id}/validate` → the coverage report of the atlas as the draft would
+/// leave it (only the touched families re-checked) and the impact.
+pub async fn validate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    let stored = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    let atlas = state.atlas.load_full();
+    let checked = check(&state, &atlas, &stored.draft).await?;
+    let mut out = checked.report.to_json();
+    out["impact"] =
+        serde_json::to_value(&checked.impact).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out["base_revision"] = json!(stored.base_revision);
+    out["current_revision"] = json!(atlas.revision);
+    out["stale"] = json!(atlas.revision != stored.base_revision);
+    Ok(Json(out))
+}
+
+/// `POST /api/v1/drafts/{id}/commit` `{"message"}`: validate, then write everything in one
+/// transaction; 409 on a stale base, 422 with the report on a violation (nothing written).
+pub async fn commit(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user.require(PLANNERS)?.clone();
+    let message = object(&body)?
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ApiError::bad_field("message", "a commit message is required"))?
+        .to_string();
+    let stored = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    commit_draft(&state, &stored, &user.name, &message).await
+}
+
+async fn commit_draft(
+    state: &AppState,
+    stored: &StoredDraft,
+    author: &str,
+    message: &str,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(revision) = stored.committed_revision {
+        return Err(ApiError::Conflict {
+            code: "already_committed",
+            message: format!(
+                "draft {} was already committed as revision {revision}",
+                stored.id
+            ),
+            details: json!({"committed_revision": revision}),
+        });
+    }
+    let atlas = state.atlas.load_full();
+    let current = store::current_revision(&*client(state).await?).await?;
+    if current != stored.base_revision || atlas.revision != current {
+        return Err(stale(stored.base_revision, current));
+    }
+    let checked = check(state, &atlas, &stored.draft).await?;
+    if !checked.report.valid {
+        return Err(ApiError::Violations(checked.report.to_json()));
+    }
+    let written: Vec<crate::domain::cell::Cell> = stored
+        .draft
+        .changes
+        .values()
+        .filter_map(|c| match c {
+            Change::Put(cell) => Some((**cell).clone()),
+            Change::Delete => None,
+        })
+        .collect();
+    let retired: Vec<String> = stored
+        .draft
+        .changes
+        .iter()
+        .filter(|(_, c)| matches!(c, Change::Delete))
+        .map(|(code, _)| code.clone())
+        .collect();
+    let plan = CommitPlan {
+        draft_id: stored.id,
+        base_revision: stored.base_revision,
+        author,
+        message,
+        cells: &written,
+        retired: &retired,
+        lineage: &stored.draft.lineage,
+        buildings: &checked.buildings,
+        incidents: &checked.incidents,
+    };
+    let mut client = client(state).await?;
+    let outcome = drafts::commit(&mut client, &plan).await?;
+    drop(client);
+    let revision = match outcome {
+        WriteOutcome::Committed { revision, .. } => revision,
+        WriteOutcome::Stale { base, current } => return Err(stale(base, current)),
+        WriteOutcome::Refused(refused) => {
+            let code = written
+                .get(refused.feature)
+                .map(|c| c.code.to_string())
+                .unwrap_or_default();
+            return Err(ApiError::Unprocessable(format!(
+                "the database refused cell {code}: {}",
+                refused.problem
+            )));
+        }
+    };
+    // Swap in the new snapshot now (other nodes reload on the NOTIFY).
+    let cells = checked.view_cells;
+    let built = tokio::task::spawn_blocking(move || Atlas::new(revision, cells))
+        .await
+        .map_err(|e| ApiError::Internal(format!("atlas build failed: {e}")))?;
+    let built = Arc::new(built);
+    state.atlas.rcu(|old| {
+        if old.revision < revision {
+            built.clone()
+        } else {
+            old.clone()
+        }
+    });
+    Ok(Json(json!({
+        "revision": revision,
+        "written": written.iter().map(|c| c.code.to_string()).collect::<Vec<_>>(),
+        "retired": retired,
+        "lineage": stored.draft.lineage.iter().map(|(o, n)| json!({"old": o, "new": n})).collect::<Vec<_>>(),
+        "buildings_moved": checked.buildings.len(),
+        "households_moved": checked.impact.moves.iter().map(|m| m.households).sum::<i64>(),
+        "incidents_moved": checked.incidents.len(),
+    })))
+}
+
+fn stale(base: i32, current: i32) -> ApiError {
+    ApiError::Conflict {
+        code: "stale_base",
+        message: format!(
+            "the draft is based on revision {base} but revision {current} has been committed since; open a new draft on it"
+        ),
+        details: json!({"base_revision": base, "current_revision": current}),
+    }
+}
+
+/// `GET /api/v1/revisions` (any signed-in role): newest first.
+pub async fn revisions(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    let list = drafts::revisions(&*client(&state).await?, 200).await?;
+    Ok(Json(json!({"revisions": list})))
+}
+
+/// `GET /api/v1/revisions/{n}/diff`.
+pub async fn diff(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Path(n): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let n: i32 = n
+        .parse()
+        .map_err(|_| ApiError::bad_field("n", format!("revision must be an integer, got {n:?}")))?;
+    Ok(Json(drafts::diff(&*client(&state).await?, n).await?))
+}
+
+/// `POST /api/v1/revisions/{n}/revert` `{"message"}`: a new commit that restores revision `n`'s
+/// cells (history is never rewritten). Goes through the same checks as any draft.
+pub async fn revert(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(n): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user.require(PLANNERS)?.clone();
+    let n: i32 = n
+        .parse()
+        .map_err(|_| ApiError::bad_field("n", format!("revision must be an integer, got {n:?}")))?;
+    let message = object(&body)?
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("revert to revision {n}"));
+    let client = client(&state).await?;
+    let old = store::cells::load_as_of(&client, n).await?;
+    let atlas = state.atlas.load_full();
+    let base = store::current_revision(&client).await?;
+    let mut draft = Draft::default();
+    let old_codes: BTreeSet<String> = old.iter().map(|c| c.code.to_string()).collect();
+    for cell in atlas.cells() {
+        if !old_codes.contains(&cell.code) {
+            draft.changes.insert(cell.code.clone(), Change::Delete);
+        }
+    }
+    for cell in old {
+        let unchanged = atlas
+            .get(cell.code.as_str())
+            .is_some_and(|c| c.geometry == cell.geometry && c.name == cell.name);
+        if !unchanged {
+            draft.put(cell);
+        }
+    }
+    if draft.changes.is_empty() {
+        return Err(ApiError::bad_field(
+            "n",
+            format!("the current cells already equal revision {n}'s"),
+        ));
+    }
+    let id = drafts::create(&client, &user.name, base).await?;
+    drop(client);
+    let mut client = self::client(&state).await?;
+    let (_, stored) = drafts::edit(&mut client, id, |_, d| {
+        *d = draft;
+        Ok::<(), ApiError>(())
+    })
+    .await??;
+    drop(client);
+    commit_draft(&state, &stored, &user.name, &message).await
+}
