@@ -13,6 +13,7 @@ test: setup-test lint
 	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	$(CARGO) test --doc
 	node web/tests/public.test.mjs
+	node web/tests/plan.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

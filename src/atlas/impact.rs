@@ -238,6 +238,8 @@ pub fn impact(
     let cells = of_interest
         .iter()
         .filter_map(|code| view.get(code))
+        // Only grids have a size band (a building left in a gap shows as a move to the village).
+        .filter(|cell| cell.level >= 3)
         .map(|cell| {
             let (households, population) = sizes.get(cell.code.as_str()).copied().unwrap_or((0, 0));
             let status = if households < band.households.0 || population < band.population.0 {

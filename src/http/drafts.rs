@@ -407,6 +407,12 @@ async fn commit_draft(
             details: json!({"committed_revision": revision}),
         });
     }
+    if stored.draft.changes.is_empty() {
+        return Err(ApiError::Unprocessable(format!(
+            "draft {} has no changes to commit",
+            stored.id
+        )));
+    }
     let atlas = state.atlas.load_full();
     let current = store::current_revision(&*client(state).await?).await?;
     if current != stored.base_revision || atlas.revision != current {
@@ -569,4 +575,28 @@ pub async fn revert(
     .await??;
     drop(client);
     commit_draft(&state, &stored, &user.name, &message).await
+}
+
+/// `GET /api/v1/buildings?cell=CODE` (planners): the cell's building points with addresses and
+/// household counts, so the editor can snap boundaries to buildings. No person data.
+pub async fn buildings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(PLANNERS)?;
+    if let Some(other) = query.keys().find(|k| k.as_str() != "cell") {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}; use cell"),
+        ));
+    }
+    let cell = query
+        .get("cell")
+        .ok_or_else(|| ApiError::bad_field("cell", "cell (a cell code) is required"))?;
+    let cell = parse_code(cell, "cell")?;
+    let features = store::buildings::in_cell(&*client(&state).await?, cell.as_str()).await?;
+    Ok(Json(
+        json!({"type": "FeatureCollection", "features": features}),
+    ))
 }

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/merge", post(drafts::merge))
         .route("/api/v1/drafts/{id}/validate", post(drafts::validate))
         .route("/api/v1/drafts/{id}/commit", post(drafts::commit))
+        .route("/api/v1/buildings", get(drafts::buildings))
         .route("/api/v1/revisions", get(drafts::revisions))
         .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
         .route("/api/v1/revisions/{n}/revert", post(drafts::revert))

@@ -184,14 +184,20 @@ pub async fn buildings_near(
     let (x0, y0, x1, y1) = unzip_boxes(boxes);
     let rows = client
         .query(
-            "SELECT b.id, ST_X(b.geom), ST_Y(b.geom), b.cell_code, b.address,
-                    count(h.id), coalesce(sum(h.members), 0)::bigint
-             FROM buildings b LEFT JOIN households h ON h.building_id = b.id
-             WHERE b.cell_code = ANY($1)
-                OR EXISTS (SELECT 1 FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[])
-                               AS box(x0, y0, x1, y1)
-                           WHERE b.geom && ST_MakeEnvelope(box.x0, box.y0, box.x1, box.y1, 4490))
-             GROUP BY b.id",
+            // One index probe per box (a join from the few boxes), not a scan of all buildings.
+            // (Carrying the columns through the UNION avoids a join back to all buildings.)
+            "WITH hit AS (
+                 SELECT b.id, ST_X(b.geom) AS x, ST_Y(b.geom) AS y, b.cell_code, b.address
+                 FROM buildings b WHERE b.cell_code = ANY($1)
+                 UNION
+                 SELECT b.id, ST_X(b.geom), ST_Y(b.geom), b.cell_code, b.address
+                 FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS box(x0, y0, x1, y1)
+                 JOIN buildings b ON b.geom && ST_MakeEnvelope(box.x0, box.y0, box.x1, box.y1, 4490))
+             SELECT hit.id, hit.x, hit.y, hit.cell_code, hit.address, n.households, n.people
+             FROM hit
+             CROSS JOIN LATERAL (
+                 SELECT count(*) AS households, coalesce(sum(h.members), 0)::bigint AS people
+                 FROM households h WHERE h.building_id = hit.id) n",
             &[&codes, &x0, &y0, &x1, &y1],
         )
         .await?;
@@ -220,11 +226,12 @@ pub async fn open_incidents_near(
         .query(
             "SELECT i.id, ST_X(i.geom), ST_Y(i.geom), i.cell_code, coalesce(i.address, '')
              FROM incidents i
-             WHERE i.geom IS NOT NULL AND NOT (i.state = ANY($6))
-               AND (i.cell_code = ANY($1)
-                OR EXISTS (SELECT 1 FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[])
-                               AS box(x0, y0, x1, y1)
-                           WHERE i.geom && ST_MakeEnvelope(box.x0, box.y0, box.x1, box.y1, 4490)))",
+             WHERE i.geom IS NOT NULL AND NOT (i.state = ANY($6)) AND i.cell_code = ANY($1)
+             UNION
+             SELECT i.id, ST_X(i.geom), ST_Y(i.geom), i.cell_code, coalesce(i.address, '')
+             FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS box(x0, y0, x1, y1)
+             JOIN incidents i ON i.geom && ST_MakeEnvelope(box.x0, box.y0, box.x1, box.y1, 4490)
+             WHERE NOT (i.state = ANY($6))",
             &[&codes, &x0, &y0, &x1, &y1, &CLOSED_INCIDENT_STATES.to_vec()],
         )
         .await?;
@@ -261,8 +268,13 @@ pub async fn counts_per_cell(
 ) -> StoreResult<HashMap<String, (i64, i64)>> {
     let rows = client
         .query(
-            "SELECT b.cell_code, count(h.id), coalesce(sum(h.members), 0)::bigint
-             FROM buildings b JOIN households h ON h.building_id = b.id
+            // Per building through the households' index: a few thousand lookups, never a scan of
+            // the whole register.
+            "SELECT b.cell_code, sum(n.households)::bigint, sum(n.people)::bigint
+             FROM buildings b
+             CROSS JOIN LATERAL (
+                 SELECT count(*) AS households, coalesce(sum(h.members), 0) AS people
+                 FROM households h WHERE h.building_id = b.id) n
              WHERE b.cell_code = ANY($1) GROUP BY b.cell_code",
             &[&codes],
         )

@@ -1,6 +1,7 @@
 //! The store: PostGIS through tokio-postgres. All SQL of the application lives here and in
 //! `migrations/`. Nothing above this module builds a query.
 
+pub mod buildings;
 pub mod cards;
 pub mod cells;
 pub mod demo;

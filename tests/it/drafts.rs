@@ -823,6 +823,50 @@ async fn bad_draft_requests_are_refused_with_the_field_named() {
         );
         assert_eq!(answer["error"]["details"]["field"], field, "{answer}");
     }
+    let (status, body, _) = send(
+        &app,
+        "POST",
+        &format!("{base}/commit"),
+        &token,
+        Some(json!({"message": "nothing"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an empty draft: {body}"
+    );
+    assert_eq!(current_revision(&db).await, 1);
+    // Building points for snapping: planners only, no person fields.
+    let (status, points, _) = send(
+        &app,
+        "GET",
+        &format!("/api/v1/buildings?cell={grid}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let features = points["features"].as_array().unwrap();
+    assert!(!features.is_empty());
+    assert!(features.iter().all(|f| {
+        f["geometry"]["type"] == "Point"
+            && f["properties"]["cell"] == grid
+            && f["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| ["id", "address", "cell", "households"].contains(&k.as_str()))
+    }));
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        &format!("/api/v1/buildings?cell={grid}"),
+        &worker,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, _) = send(&app, "GET", "/api/v1/drafts/999999", &token, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, kept, _) = send(&app, "GET", &base, &token, None).await;
