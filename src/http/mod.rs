@@ -10,13 +10,14 @@ pub mod locate;
 pub mod planning;
 pub mod poster;
 pub mod public;
+pub mod registry;
 pub mod tiles;
 
 use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use deadpool_postgres::Pool;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
@@ -112,6 +113,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/validate", post(drafts::validate))
         .route("/api/v1/drafts/{id}/commit", post(drafts::commit))
         .route("/api/v1/buildings", get(drafts::buildings))
+        .route("/api/v1/buildings/{id}", patch(registry::move_building))
+        .route(
+            "/api/v1/import/{kind}",
+            post(registry::import_file).layer(DefaultBodyLimit::max(1024 * 1024 * 1024)),
+        )
+        .route(
+            "/api/v1/geocode",
+            post(registry::geocode).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/cells/{code}/households", get(registry::households))
+        .route("/api/v1/counts", get(registry::counts))
+        .route("/api/v1/audit", get(registry::audit))
         .route("/api/v1/revisions", get(drafts::revisions))
         .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
         .route("/api/v1/revisions/{n}/revert", post(drafts::revert))

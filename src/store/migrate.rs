@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_drafts",
         include_str!("../../migrations/0004_drafts.sql"),
     ),
+    (
+        "0005_registry",
+        include_str!("../../migrations/0005_registry.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod listen;
 pub mod migrate;
 pub mod open;
+pub mod registry;
 pub mod users;
 
 use std::time::Duration;

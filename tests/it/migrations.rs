@@ -13,7 +13,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0001_schema",
             "0002_sibling_overlap_guard",
             "0003_staff_photos",
-            "0004_drafts"
+            "0004_drafts",
+            "0005_registry"
         ]
     );
     for table in [
@@ -52,7 +53,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(recorded, 4);
+    assert_eq!(recorded, 5);
 }
 
 #[tokio::test]

@@ -1,0 +1,444 @@
+//! The registry (人进户、户进房、房进网格): imports, batch geocoding, households per grid under
+//! the access rules, counts, manual corrections, and the audit log.
+//!
+//! Access: `worker` reads the households of its own grids only; `planner` sees addresses and
+//! counts, never names, phones or categories; `command` sees aggregates; sensitive categories and
+//! people are shown to `admin` and the grid's own team only, and every such read is audited.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use geo_types::Coord;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::error::ApiError;
+use crate::domain::address::building_key;
+use crate::domain::category::{Sensitivity, mask_id_number};
+use crate::domain::code::CellCode;
+use crate::domain::role::Role;
+use crate::import::place::KnownBuilding;
+use crate::import::registry::{Kind, SourceCrs};
+use crate::import::service::{ImportError, import};
+use crate::store::registry as reg;
+use crate::store::{StoreError, users::User};
+
+async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
+    Ok(state.pool.get().await.map_err(StoreError::from)?)
+}
+
+fn parse_crs(query: &HashMap<String, String>) -> Result<SourceCrs, ApiError> {
+    let name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
+    SourceCrs::parse(name).ok_or_else(|| {
+        ApiError::bad_field(
+            "crs",
+            format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:4513–4554, got {name:?}"),
+        )
+    })
+}
+
+/// `POST /api/v1/import/{buildings|households}?crs=&all_or_nothing=` with a CSV (UTF-8 or
+/// GB18030) or GeoJSON body → the per-row report. Planners and admins.
+pub async fn import_file(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(kind): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let user = user.require(&[Role::Planner])?.clone();
+    let kind = Kind::parse(&kind).ok_or_else(|| {
+        ApiError::bad_field(
+            "kind",
+            format!("import buildings or households, not {kind:?}"),
+        )
+    })?;
+    let crs = parse_crs(&query)?;
+    let all_or_nothing = match query.get("all_or_nothing").map(String::as_str) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "all_or_nothing",
+                format!("all_or_nothing must be true or false, got {other:?}"),
+            ));
+        }
+    };
+    if let Some(other) = query
+        .keys()
+        .find(|k| !["crs", "all_or_nothing"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}"),
+        ));
+    }
+    let atlas = state.atlas.load_full();
+    let mut client = client(&state).await?;
+    let report = import(
+        &mut client,
+        &atlas,
+        kind,
+        &body,
+        crs,
+        all_or_nothing,
+        &|_, _, _| {},
+    )
+    .await
+    .map_err(|e| match e {
+        ImportError::File(e) => ApiError::bad_field("body", e.to_string()),
+        ImportError::Store(e) => e.into(),
+    })?;
+    reg::audit(
+        &client,
+        &user.name,
+        user.role.as_str(),
+        "import",
+        match kind {
+            Kind::Buildings => "buildings",
+            Kind::Households => "households",
+        },
+        json!({"rows": report.tally.rows, "written": report.written}),
+    )
+    .await?;
+    let status = if report.written.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        Json(serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/geocode` `{"crs"?, "points"?: [[x, y], …], "addresses"?: [...]}` → one JSON
+/// object per line (NDJSON), streamed as it is computed: `{"i", "cell", "chain"}` for points,
+/// `{"i", "address", "status", "cell", "building"}` for addresses. Any signed-in role.
+pub async fn geocode(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
+    let crs_query: HashMap<String, String> = object
+        .get("crs")
+        .and_then(Value::as_str)
+        .map(|c| [("crs".to_string(), c.to_string())].into())
+        .unwrap_or_default();
+    let crs = parse_crs(&crs_query)?;
+    let mut points = Vec::new();
+    for (i, p) in object
+        .get("points")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let x = p.get(0).and_then(Value::as_f64);
+        let y = p.get(1).and_then(Value::as_f64);
+        let point = match (x, y) {
+            (Some(x), Some(y)) => crs
+                .to_cgcs2000(x, y)
+                .map_err(|e| ApiError::bad_field(&format!("points[{i}]"), e))?,
+            _ => {
+                return Err(ApiError::bad_field(
+                    &format!("points[{i}]"),
+                    "a point is [x, y]",
+                ));
+            }
+        };
+        points.push(point);
+    }
+    let addresses: Vec<String> = object
+        .get("addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, a)| {
+            a.as_str().map(str::to_string).ok_or_else(|| {
+                ApiError::bad_field(&format!("addresses[{i}]"), "an address is a string")
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if points.is_empty() && addresses.is_empty() {
+        return Err(ApiError::bad_field(
+            "points",
+            "give points and/or addresses",
+        ));
+    }
+    let buildings = if addresses.is_empty() {
+        Vec::new()
+    } else {
+        reg::known_buildings(&*client(&state).await?).await?
+    };
+    let atlas = state.atlas.load_full();
+    let (send, receive) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        const CHUNK: usize = 20_000;
+        for (c, chunk) in points.chunks(CHUNK).enumerate() {
+            let mut out = String::with_capacity(chunk.len() * 48);
+            for (k, p) in chunk.iter().enumerate() {
+                let i = c * CHUNK + k;
+                match atlas.locate(*p) {
+                    Some(found) => {
+                        let chain: Vec<&str> =
+                            found.chain.iter().map(|c| c.code.as_str()).collect();
+                        out.push_str(
+                            &json!({"i": i, "cell": chain.last(), "chain": chain}).to_string(),
+                        );
+                    }
+                    None => out.push_str(&json!({"i": i, "cell": null}).to_string()),
+                }
+                out.push('\n');
+            }
+            if send.blocking_send(Ok(Bytes::from(out))).is_err() {
+                return; // The client went away.
+            }
+        }
+        let mut by_key: HashMap<String, Vec<&KnownBuilding>> = HashMap::new();
+        for b in &buildings {
+            if let Some(k) = building_key(&b.address) {
+                by_key.entry(k).or_default().push(b);
+            }
+        }
+        let mut out = String::new();
+        for (i, address) in addresses.iter().enumerate() {
+            let found = building_key(address).and_then(|k| by_key.get(&k));
+            let line = match found.map(Vec::as_slice) {
+                Some([b]) => json!({"i": i, "address": address, "status": "matched",
+                    "building": b.id, "cell": b.cell}),
+                Some(many) if !many.is_empty() => {
+                    json!({"i": i, "address": address, "status": "ambiguous",
+                    "candidates": many.iter().map(|b| b.id).collect::<Vec<_>>()})
+                }
+                _ => json!({"i": i, "address": address, "status": "unmatched", "cell": null}),
+            };
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        let _ = send.blocking_send(Ok(Bytes::from(out)));
+    });
+    let stream = tokio_stream_from(receive);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from_stream(stream))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn tokio_stream_from(
+    mut receive: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| receive.poll_recv(cx))
+}
+
+/// May `user` read the households of `cell`, and how much of them?
+enum View {
+    /// Everything, ID numbers whole (admin).
+    Full,
+    /// Everything, ID numbers masked (the grid's own team).
+    Team,
+    /// Addresses and sizes only (planner).
+    Addresses,
+}
+
+fn households_view(user: &User, cell: &str) -> Result<View, ApiError> {
+    match user.role {
+        Role::Admin => Ok(View::Full),
+        Role::Worker if user.cells.iter().any(|c| cell.starts_with(c.as_str())) => Ok(View::Team),
+        Role::Planner => Ok(View::Addresses),
+        Role::Worker => Err(ApiError::Forbidden(vec![Role::Admin])),
+        Role::Command => Err(ApiError::Forbidden(vec![
+            Role::Admin,
+            Role::Worker,
+            Role::Planner,
+        ])),
+    }
+}
+
+/// `GET /api/v1/cells/{code}/households`: the households of a grid, as much as the caller may see.
+pub async fn households(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let cell = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
+    let view = households_view(&user.0, cell.as_str())?;
+    let client = client(&state).await?;
+    let rows = reg::households_in(&client, cell.as_str()).await?;
+    let sensitivity = reg::categories(&client).await?;
+    let general = |c: &String| sensitivity.get(c) == Some(&Sensitivity::General);
+    let mut sensitive_shown = 0usize;
+    let households: Vec<Value> = rows
+        .iter()
+        .map(|h| match view {
+            View::Addresses => json!({
+                "id": h.id, "building_id": h.building_id, "address": h.address, "members": h.members,
+            }),
+            View::Full | View::Team => {
+                if h.categories.iter().any(|c| !general(c)) || !h.people.is_empty() {
+                    sensitive_shown += 1;
+                }
+                json!({
+                    "id": h.id, "ext_id": h.ext_id, "building_id": h.building_id, "address": h.address,
+                    "head_name": h.head_name, "members": h.members, "phone": h.phone,
+                    "categories": h.categories,
+                    "people": h.people.iter().map(|p| json!({
+                        "name": p.name,
+                        "id_number": p.id_number.as_deref().map(|n| match view {
+                            View::Full => n.to_string(),
+                            _ => mask_id_number(n),
+                        }),
+                        "relation": p.relation, "categories": p.categories,
+                    })).collect::<Vec<_>>(),
+                })
+            }
+        })
+        .collect();
+    if matches!(view, View::Full | View::Team) {
+        reg::audit(
+            &client,
+            &user.0.name,
+            user.0.role.as_str(),
+            "read households",
+            cell.as_str(),
+            json!({"households": households.len(), "with_sensitive_data": sensitive_shown}),
+        )
+        .await?;
+    }
+    Ok(Json(
+        json!({"cell": cell.as_str(), "households": households}),
+    ))
+}
+
+/// `GET /api/v1/counts?parent=CODE` or `?cell=CODE`: households, residents and general-category
+/// counts per grid (command, planner, admin; a worker for its own grids). No sensitive category
+/// is ever counted here.
+pub async fn counts(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let (field, code) = match (query.get("cell"), query.get("parent")) {
+        (Some(c), None) => ("cell", c),
+        (None, Some(p)) => ("parent", p),
+        _ => return Err(ApiError::bad_field("cell", "give either cell= or parent=")),
+    };
+    let code = CellCode::parse(code).map_err(|e| ApiError::bad_field(field, e.to_string()))?;
+    let atlas = state.atlas.load_full();
+    let cells: Vec<String> = if field == "cell" {
+        vec![code.to_string()]
+    } else {
+        atlas
+            .cells()
+            .iter()
+            .filter(|c| {
+                c.parent
+                    .is_some_and(|p| atlas.cells()[p].code == code.as_str())
+            })
+            .map(|c| c.code.clone())
+            .collect()
+    };
+    let u = &user.0;
+    if u.role == Role::Worker
+        && !cells
+            .iter()
+            .all(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
+    {
+        return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
+    }
+    let client = client(&state).await?;
+    let general: BTreeSet<String> = reg::categories(&client)
+        .await?
+        .into_iter()
+        .filter(|(_, s)| *s == Sensitivity::General)
+        .map(|(n, _)| n)
+        .collect();
+    Ok(Json(
+        json!({"counts": reg::counts(&client, &cells, &general).await?}),
+    ))
+}
+
+/// `PATCH /api/v1/buildings/{id}` `{"lon", "lat", "crs"?}`: move a building's point (a manual
+/// correction, audited); it is re-placed in its grid and its households follow.
+pub async fn move_building(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_field("id", format!("building id must be an integer, got {id:?}"))
+    })?;
+    let number = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| ApiError::bad_field(field, format!("{field} must be a number")))
+    };
+    let (x, y) = (number("lon")?, number("lat")?);
+    let crs_query: HashMap<String, String> = body
+        .get("crs")
+        .and_then(Value::as_str)
+        .map(|c| [("crs".to_string(), c.to_string())].into())
+        .unwrap_or_default();
+    let crs = parse_crs(&crs_query)?;
+    let p = crs
+        .to_cgcs2000(x, y)
+        .map_err(|e| ApiError::bad_field("lon", e))?;
+    let mut client = client(&state).await?;
+    let current = reg::building_cell(&client, id).await?;
+    let u = &user.0;
+    let own = |c: &Option<String>| {
+        c.as_ref()
+            .is_some_and(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
+    };
+    let atlas = state.atlas.load_full();
+    let cell = atlas
+        .locate_index(Coord { x: p.x, y: p.y })
+        .map(|i| atlas.cells()[i].code.clone());
+    let allowed = match u.role {
+        Role::Admin | Role::Planner => true,
+        Role::Worker => own(&current) && (cell.is_none() || own(&cell)),
+        Role::Command => false,
+    };
+    if !allowed {
+        return Err(ApiError::Forbidden(vec![Role::Planner, Role::Admin]));
+    }
+    if cell.is_none() {
+        return Err(ApiError::bad_field(
+            "lon",
+            "the new point lies outside every grid",
+        ));
+    }
+    let (old_x, old_y, old_cell, households) =
+        reg::move_building(&mut client, id, p.x, p.y, cell.as_deref(), &crs.label()).await?;
+    reg::audit(
+        &client,
+        &u.name,
+        u.role.as_str(),
+        "move building",
+        &id.to_string(),
+        json!({"from": [old_x, old_y], "to": [p.x, p.y], "from_cell": old_cell, "to_cell": cell}),
+    )
+    .await?;
+    Ok(Json(json!({
+        "id": id, "point": [p.x, p.y], "cell": cell, "previous_cell": old_cell, "households": households,
+    })))
+}
+
+/// `GET /api/v1/audit` (admin): the newest entries first.
+pub async fn audit(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    Ok(Json(
+        json!({"entries": reg::audit_log(&*client(&state).await?, 500).await?}),
+    ))
+}
