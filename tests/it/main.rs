@@ -10,4 +10,5 @@ mod import;
 mod migrations;
 mod mvt_fixtures;
 mod poster;
+mod registry;
 mod tiles;
