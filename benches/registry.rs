@@ -31,7 +31,12 @@ fn polygon(c: &CoverageCell) -> Polygon<f64> {
     Polygon::new(LineString(c.polygons[0][0].clone()), vec![])
 }
 
-fn feature(code: &str, level: u8, parent: Option<&str>, shape: &MultiPolygon<f64>) -> serde_json::Value {
+fn feature(
+    code: &str,
+    level: u8,
+    parent: Option<&str>,
+    shape: &MultiPolygon<f64>,
+) -> serde_json::Value {
     json!({"type": "Feature", "properties": {"code": code, "level": level, "parent": parent, "name": format!("合成{code}")},
            "geometry": serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(shape))).unwrap()})
 }
@@ -51,17 +56,38 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
     store::create_database_if_missing(&admin, "bench", None).await?;
     let config = endpoint.config("bench");
     let mut client = store::connect(&config).await?;
-    client.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis").await?;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        .await?;
     migrate::migrate(&mut client).await?;
 
     // A 10,000-grid county.
     let s = jittered_grid(100, 100, 10, 7);
     let villages: Vec<Polygon<f64>> = s.parents.iter().map(polygon).collect();
     let outline = dissolve(&villages);
-    let mut features = vec![feature("520328", 0, None, &outline), feature("520328000", 1, Some("520328"), &outline)];
-    features.extend(s.parents.iter().map(|p| feature(&p.code, 2, Some("520328000"), &MultiPolygon(vec![polygon(p)]))));
-    features.extend(s.cells.iter().map(|c| feature(&c.code, 3, c.parent.as_deref(), &MultiPolygon(vec![polygon(c)]))));
-    let cells = gridmap::import::cells::parse_cells(&json!({"type": "FeatureCollection", "features": features}).to_string())?;
+    let mut features = vec![
+        feature("520328", 0, None, &outline),
+        feature("520328000", 1, Some("520328"), &outline),
+    ];
+    features.extend(s.parents.iter().map(|p| {
+        feature(
+            &p.code,
+            2,
+            Some("520328000"),
+            &MultiPolygon(vec![polygon(p)]),
+        )
+    }));
+    features.extend(s.cells.iter().map(|c| {
+        feature(
+            &c.code,
+            3,
+            c.parent.as_deref(),
+            &MultiPolygon(vec![polygon(c)]),
+        )
+    }));
+    let cells = gridmap::import::cells::parse_cells(
+        &json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )?;
     store::cells::write_revision(&mut client, &cells, None, "bench", "synthetic county").await?;
     let state = AppState::new(store::pool(config.clone(), 4)?);
     gridmap::atlas::live::reload(&state.pool, &state.atlas).await?;
@@ -71,21 +97,48 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
     // coordinates (GCJ-02 from phones: converted on the way in), 1 in 4 by door plate only.
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let points: Vec<Coord<f64>> = (0..BUILDINGS)
-        .map(|_| Coord { x: 107.0005 + rng.random_range(0.0..0.099), y: 27.0005 + rng.random_range(0.0..0.099) })
+        .map(|_| Coord {
+            x: 107.0005 + rng.random_range(0.0..0.099),
+            y: 27.0005 + rng.random_range(0.0..0.099),
+        })
         .collect();
     let mut buildings_csv = String::from("编号,地址,经度,纬度\n");
     for (i, p) in points.iter().enumerate() {
-        writeln!(buildings_csv, "B{i},合成县{}组{}号,{},{}", i / 1000 + 1, i % 1000 + 1, p.x, p.y)?;
+        writeln!(
+            buildings_csv,
+            "B{i},合成县{}组{}号,{},{}",
+            i / 1000 + 1,
+            i % 1000 + 1,
+            p.x,
+            p.y
+        )?;
     }
     let mut households_csv = String::from("户编号,地址,户主,人数,电话,人员类别,经度,纬度\n");
     for h in 0..HOUSEHOLDS {
         let b = h % BUILDINGS;
-        let address = format!("合成县{}组{}号附{}", b / 1000 + 1, b % 1000 + 1, h / BUILDINGS + 1);
+        let address = format!(
+            "合成县{}组{}号附{}",
+            b / 1000 + 1,
+            b % 1000 + 1,
+            h / BUILDINGS + 1
+        );
         if h % 4 == 3 {
-            writeln!(households_csv, "H{h},{address},户主{h},{},1390000{:04},常住,,", 1 + h % 5, h % 10_000)?;
+            writeln!(
+                households_csv,
+                "H{h},{address},户主{h},{},1390000{:04},常住,,",
+                1 + h % 5,
+                h % 10_000
+            )?;
         } else {
             let g = gridmap::geometry::china_crs::wgs84_to_gcj02(points[b]);
-            writeln!(households_csv, "H{h},{address},户主{h},{},1390000{:04},常住,{},{}", 1 + h % 5, h % 10_000, g.x, g.y)?;
+            writeln!(
+                households_csv,
+                "H{h},{address},户主{h},{},1390000{:04},常住,{},{}",
+                1 + h % 5,
+                h % 10_000,
+                g.x,
+                g.y
+            )?;
         }
     }
     println!(
@@ -95,7 +148,16 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
     );
 
     let started = Instant::now();
-    let report = import(&mut client, &atlas, Kind::Buildings, buildings_csv.as_bytes(), SourceCrs::parse("cgcs2000").unwrap(), false, &|_, _, _| {}).await?;
+    let report = import(
+        &mut client,
+        &atlas,
+        Kind::Buildings,
+        buildings_csv.as_bytes(),
+        SourceCrs::parse("cgcs2000").unwrap(),
+        false,
+        &|_, _, _| {},
+    )
+    .await?;
     println!(
         "import {BUILDINGS} buildings: {:.1} s ({} placed, {} rejected)",
         started.elapsed().as_secs_f64(),
@@ -103,25 +165,52 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         report.tally.rejected
     );
     let started = Instant::now();
-    let report = import(&mut client, &atlas, Kind::Households, households_csv.as_bytes(), SourceCrs::parse("gcj02").unwrap(), false, &|_, _, _| {}).await?;
+    let report = import(
+        &mut client,
+        &atlas,
+        Kind::Households,
+        households_csv.as_bytes(),
+        SourceCrs::parse("gcj02").unwrap(),
+        false,
+        &|_, _, _| {},
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "import + geocode {HOUSEHOLDS} households: {seconds:.1} s ({} placed by coordinates, {} matched by door plate, {} ambiguous, {} rejected; written {:?})",
-        report.tally.placed, report.tally.matched, report.tally.ambiguous, report.tally.rejected, report.written
+        report.tally.placed,
+        report.tally.matched,
+        report.tally.ambiguous,
+        report.tally.rejected,
+        report.written
     );
 
     // Batch geocoding in memory, one core.
     let probe: Vec<Coord<f64>> = (0..1_000_000)
-        .map(|_| Coord { x: 107.0 + rng.random_range(0.0..0.1), y: 27.0 + rng.random_range(0.0..0.1) })
+        .map(|_| Coord {
+            x: 107.0 + rng.random_range(0.0..0.1),
+            y: 27.0 + rng.random_range(0.0..0.1),
+        })
         .collect();
     let started = Instant::now();
     let found = probe.iter().filter(|p| atlas.locate(**p).is_some()).count();
     let seconds = started.elapsed().as_secs_f64();
-    println!("geocode in memory: {:.2} M points/s on one core ({found} found)", 1e6 / seconds / 1e6);
+    println!(
+        "geocode in memory: {:.2} M points/s on one core ({found} found)",
+        1e6 / seconds / 1e6
+    );
 
     // The streaming endpoint, 1,000,000 points in one request.
-    let token = users::add_user(&mut client, "bench", gridmap::domain::role::Role::Worker, &[]).await?;
-    let body = json!({"crs": "wgs84", "points": probe.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()}).to_string();
+    let token = users::add_user(
+        &mut client,
+        "bench",
+        gridmap::domain::role::Role::Worker,
+        &[],
+    )
+    .await?;
+    let body =
+        json!({"crs": "wgs84", "points": probe.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()})
+            .to_string();
     let app = router(state.clone());
     let started = Instant::now();
     let response = app
