@@ -4,11 +4,13 @@
 //! `demo` (the synthetic demo deployment), `store` (PostGIS, the only place with SQL), `http` (axum).
 
 pub mod atlas;
+pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod geometry;
 pub mod http;
 pub mod import;
+pub mod live;
 pub mod poster;
 pub mod store;
 pub mod tiles;

@@ -540,10 +540,12 @@ async fn serve_opened(
         .map_err(|e| e.to_string())?;
     let follower =
         gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
+    let live = state.live.follow(config.clone(), pool.clone());
     http::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     follower.abort();
+    live.abort();
     pool.close();
     tracing::info!("server stopped");
     Ok(())

@@ -1,6 +1,10 @@
 //! Domain types and rules: pure values, no I/O.
 pub mod address;
+pub mod calendar;
 pub mod category;
 pub mod cell;
 pub mod code;
+pub mod incident;
+pub mod kpi;
 pub mod role;
+pub mod sla;

@@ -6,7 +6,10 @@ pub mod auth;
 pub mod card;
 pub mod drafts;
 pub mod error;
+pub mod field;
+pub mod live;
 pub mod locate;
+pub mod open311;
 pub mod planning;
 pub mod poster;
 pub mod public;
@@ -41,6 +44,10 @@ pub struct AppState {
     pub band: crate::atlas::impact::Band,
     /// Snapshots of past revisions for `as_of` queries, the most recently used kept.
     pub past: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<Atlas>>>>,
+    /// Working days (holidays and make-up days) for incident deadlines.
+    pub calendar: std::sync::Arc<crate::domain::calendar::Calendar>,
+    /// The live event hub (fed by `Hub::follow` in a server; tests may leave it idle).
+    pub live: crate::live::Hub,
 }
 
 impl AppState {
@@ -59,6 +66,8 @@ impl AppState {
                 .unwrap_or_else(|| "web".into()),
             band: Default::default(),
             past: Default::default(),
+            calendar: std::sync::Arc::new(crate::config::calendar()),
+            live: crate::live::Hub::new(),
         }
     }
 }
@@ -72,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/plan", ServeFile::new(web.join("plan.html")))
+        .route_service("/wall", ServeFile::new(web.join("wall.html")))
         .nest_service(
             "/vendor/terra-draw",
             ServeDir::new(web.join("node_modules/terra-draw/dist")),
@@ -128,6 +138,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/revisions", get(drafts::revisions))
         .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
         .route("/api/v1/revisions/{n}/revert", post(drafts::revert))
+        .route("/api/v1/incidents", post(field::create).get(field::list))
+        .route("/api/v1/incidents/{id}", get(field::show))
+        .route("/api/v1/incidents/{id}/actions", post(field::act))
+        .route("/api/v1/stats", get(field::stats))
+        .route("/api/v1/live", get(live::live))
+        .route("/open311/v2/services.json", get(open311::services))
+        .route(
+            "/open311/v2/requests.json",
+            get(open311::list).post(open311::create),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::show))
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

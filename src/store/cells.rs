@@ -118,6 +118,13 @@ pub async fn write_revision_with(
         &[&REVISION_CHANNEL, &revision.to_string()],
     )
     .await?;
+    // The live stream (wall, planner pages) hears of it too, in order with incident events.
+    super::incidents::live_event(
+        tx,
+        "atlas.revision",
+        &serde_json::json!({"revision": revision}),
+    )
+    .await?;
     let codes: Vec<&str> = cells
         .iter()
         .map(|c| c.code.as_str())

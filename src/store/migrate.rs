@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_registry",
         include_str!("../../migrations/0005_registry.sql"),
     ),
+    (
+        "0006_incidents",
+        include_str!("../../migrations/0006_incidents.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

@@ -7,6 +7,7 @@ pub mod cells;
 pub mod demo;
 pub mod drafts;
 pub mod embedded;
+pub mod incidents;
 pub mod listen;
 pub mod migrate;
 pub mod open;

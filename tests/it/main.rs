@@ -7,6 +7,7 @@ mod drafts;
 mod harness;
 mod http;
 mod import;
+mod incidents;
 mod migrations;
 mod mvt_fixtures;
 mod poster;

@@ -14,7 +14,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0002_sibling_overlap_guard",
             "0003_staff_photos",
             "0004_drafts",
-            "0005_registry"
+            "0005_registry",
+            "0006_incidents"
         ]
     );
     for table in [
@@ -53,7 +54,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(recorded, 5);
+    assert_eq!(recorded, 6);
 }
 
 #[tokio::test]

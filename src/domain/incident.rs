@@ -1,0 +1,424 @@
+//! The closed loop of an incident (事件闭环): 上报 → 受理 (or 作废) → 派遣 → 处置 → 反馈 → 核查 →
+//! 结案 → 评价, with 回退 (a step back), 延期 (approved extra days), 挂账 (the clock stops) and its
+//! release, 督办 (supervision: normal / yellow / red) and 吹哨 (escalation grid → village →
+//! township → county department). Pure: the rules of which action is legal where.
+
+use serde::Serialize;
+
+/// Where an incident stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum State {
+    #[serde(rename = "上报")]
+    Reported,
+    #[serde(rename = "受理")]
+    Accepted,
+    #[serde(rename = "派遣")]
+    Dispatched,
+    #[serde(rename = "处置")]
+    Handling,
+    #[serde(rename = "反馈")]
+    Feedback,
+    #[serde(rename = "核查")]
+    Verifying,
+    #[serde(rename = "结案")]
+    Closed,
+    #[serde(rename = "评价")]
+    Rated,
+    #[serde(rename = "作废")]
+    Voided,
+}
+
+const STATES: [(State, &str); 9] = [
+    (State::Reported, "上报"),
+    (State::Accepted, "受理"),
+    (State::Dispatched, "派遣"),
+    (State::Handling, "处置"),
+    (State::Feedback, "反馈"),
+    (State::Verifying, "核查"),
+    (State::Closed, "结案"),
+    (State::Rated, "评价"),
+    (State::Voided, "作废"),
+];
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        STATES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("上报")
+    }
+
+    pub fn parse(name: &str) -> Option<State> {
+        STATES.iter().find(|(_, n)| *n == name).map(|(s, _)| *s)
+    }
+
+    /// Closed, rated or voided: no longer anyone's open work.
+    pub fn is_finished(self) -> bool {
+        matches!(self, State::Closed | State::Rated | State::Voided)
+    }
+}
+
+/// The level that holds an incident; 吹哨 moves it one up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Grid,
+    Village,
+    Township,
+    County,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Grid => "grid",
+            Level::Village => "village",
+            Level::Township => "township",
+            Level::County => "county",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Level> {
+        match name {
+            "grid" => Some(Level::Grid),
+            "village" => Some(Level::Village),
+            "township" => Some(Level::Township),
+            "county" => Some(Level::County),
+            _ => None,
+        }
+    }
+
+    pub fn up(self) -> Option<Level> {
+        match self {
+            Level::Grid => Some(Level::Village),
+            Level::Village => Some(Level::Township),
+            Level::Township => Some(Level::County),
+            Level::County => None,
+        }
+    }
+}
+
+/// 督办 levels.
+pub const SUPERVISION: [&str; 3] = ["normal", "yellow", "red"];
+
+/// 评价 values; the first two count as satisfied.
+pub const RATINGS: [&str; 3] = ["满意", "基本满意", "不满意"];
+
+/// What someone does to an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Accept,
+    Void,
+    Dispatch,
+    Handle,
+    Feedback,
+    Verify,
+    Close,
+    Rate(String),
+    Back,
+    Delay(u32),
+    Suspend,
+    Resume,
+    Supervise(String),
+    Escalate,
+}
+
+/// Action names as the API takes them.
+pub const ACTION_NAMES: [&str; 14] = [
+    "受理",
+    "作废",
+    "派遣",
+    "处置",
+    "反馈",
+    "核查",
+    "结案",
+    "评价",
+    "回退",
+    "延期",
+    "挂账",
+    "解除挂账",
+    "督办",
+    "吹哨",
+];
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Accept => "受理",
+            Action::Void => "作废",
+            Action::Dispatch => "派遣",
+            Action::Handle => "处置",
+            Action::Feedback => "反馈",
+            Action::Verify => "核查",
+            Action::Close => "结案",
+            Action::Rate(_) => "评价",
+            Action::Back => "回退",
+            Action::Delay(_) => "延期",
+            Action::Suspend => "挂账",
+            Action::Resume => "解除挂账",
+            Action::Supervise(_) => "督办",
+            Action::Escalate => "吹哨",
+        }
+    }
+}
+
+/// Where an incident is, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Situation {
+    pub state: State,
+    pub suspended: bool,
+    pub level: Level,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    pub state: State,
+    pub suspended: bool,
+    pub level: Level,
+    /// Extra working days granted (延期).
+    pub extra_days: u32,
+    /// The deadline restarts with the new level's budget (吹哨).
+    pub restart_clock: bool,
+}
+
+/// The actions legal in `s` (by name), for a 409 that names them.
+pub fn allowed(s: Situation) -> Vec<&'static str> {
+    ACTION_NAMES
+        .iter()
+        .copied()
+        .filter(|name| {
+            let probe = match *name {
+                "评价" => Action::Rate("满意".into()),
+                "延期" => Action::Delay(1),
+                "督办" => Action::Supervise("normal".into()),
+                other => parse_simple(other).unwrap_or(Action::Accept),
+            };
+            apply(s, &probe).is_ok()
+        })
+        .collect()
+}
+
+fn parse_simple(name: &str) -> Option<Action> {
+    Some(match name {
+        "受理" => Action::Accept,
+        "作废" => Action::Void,
+        "派遣" => Action::Dispatch,
+        "处置" => Action::Handle,
+        "反馈" => Action::Feedback,
+        "核查" => Action::Verify,
+        "结案" => Action::Close,
+        "回退" => Action::Back,
+        "挂账" => Action::Suspend,
+        "解除挂账" => Action::Resume,
+        "吹哨" => Action::Escalate,
+        _ => return None,
+    })
+}
+
+/// Parses an action with its parameter (`rating`, `days`, `supervision`).
+pub fn parse_action(
+    name: &str,
+    rating: Option<&str>,
+    days: Option<u32>,
+    supervision: Option<&str>,
+) -> Result<Action, String> {
+    match name {
+        "评价" => {
+            let r = rating.ok_or("评价 needs a rating: 满意, 基本满意 or 不满意")?;
+            if !RATINGS.contains(&r) {
+                return Err(format!(
+                    "rating must be 满意, 基本满意 or 不满意, got {r:?}"
+                ));
+            }
+            Ok(Action::Rate(r.into()))
+        }
+        "延期" => match days {
+            Some(d) if (1..=30).contains(&d) => Ok(Action::Delay(d)),
+            _ => Err("延期 needs days: the approved working days, 1–30".into()),
+        },
+        "督办" => {
+            let level = supervision.unwrap_or("normal");
+            if !SUPERVISION.contains(&level) {
+                return Err(format!(
+                    "supervision must be normal, yellow or red, got {level:?}"
+                ));
+            }
+            Ok(Action::Supervise(level.into()))
+        }
+        other => parse_simple(other).ok_or_else(|| {
+            format!(
+                "unknown action {other:?}; actions are {}",
+                ACTION_NAMES.join("、")
+            )
+        }),
+    }
+}
+
+/// An action that is not legal where the incident stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this action is not allowed in this state")]
+pub struct Illegal;
+
+/// Applies `action` in `s`, or refuses it (the caller names the allowed ones).
+pub fn apply(s: Situation, action: &Action) -> Result<Effect, Illegal> {
+    use State::*;
+    let effect = |state: State| Effect {
+        state,
+        suspended: s.suspended,
+        level: s.level,
+        extra_days: 0,
+        restart_clock: false,
+    };
+    // While suspended the clock and the work stop: only release, supervision or voiding.
+    if s.suspended && !matches!(action, Action::Resume | Action::Supervise(_) | Action::Void) {
+        return Err(Illegal);
+    }
+    match (s.state, action) {
+        (Reported, Action::Accept) => Ok(effect(Accepted)),
+        (Reported | Accepted, Action::Void) => Ok(effect(Voided)),
+        (Accepted, Action::Dispatch) => Ok(effect(Dispatched)),
+        (Dispatched, Action::Handle) => Ok(effect(Handling)),
+        (Handling, Action::Feedback) => Ok(effect(Feedback)),
+        (Feedback, Action::Verify) => Ok(effect(Verifying)),
+        (Verifying, Action::Close) => Ok(effect(Closed)),
+        (Closed, Action::Rate(_)) => Ok(effect(Rated)),
+        (Dispatched, Action::Back) => Ok(effect(Accepted)),
+        (Handling, Action::Back) => Ok(effect(Dispatched)),
+        (Feedback | Verifying, Action::Back) => Ok(effect(Handling)),
+        (Dispatched | Handling, Action::Delay(days)) => Ok(Effect {
+            extra_days: *days,
+            ..effect(s.state)
+        }),
+        (Dispatched | Handling, Action::Suspend) if !s.suspended => Ok(Effect {
+            suspended: true,
+            ..effect(s.state)
+        }),
+        (_, Action::Resume) if s.suspended => Ok(Effect {
+            suspended: false,
+            ..effect(s.state)
+        }),
+        (state, Action::Supervise(_)) if !state.is_finished() => Ok(effect(state)),
+        (Accepted | Dispatched | Handling, Action::Escalate) => match s.level.up() {
+            // Escalated work is dispatched again at the new level, on a fresh clock.
+            Some(level) => Ok(Effect {
+                level,
+                restart_clock: true,
+                ..effect(Dispatched)
+            }),
+            None => Err(Illegal),
+        },
+        _ => Err(Illegal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(state: State) -> Situation {
+        Situation {
+            state,
+            suspended: false,
+            level: Level::Grid,
+        }
+    }
+
+    #[test]
+    fn the_main_path_runs_from_report_to_rating() {
+        let mut s = at(State::Reported);
+        for (action, expected) in [
+            (Action::Accept, State::Accepted),
+            (Action::Dispatch, State::Dispatched),
+            (Action::Handle, State::Handling),
+            (Action::Feedback, State::Feedback),
+            (Action::Verify, State::Verifying),
+            (Action::Close, State::Closed),
+            (Action::Rate("满意".into()), State::Rated),
+        ] {
+            s.state = apply(s, &action).unwrap().state;
+            assert_eq!(s.state, expected);
+        }
+        assert_eq!(
+            allowed(s),
+            Vec::<&str>::new(),
+            "a rated incident is finished"
+        );
+    }
+
+    #[test]
+    fn every_state_allows_exactly_its_actions() {
+        let expect: [(State, &[&str]); 9] = [
+            (State::Reported, &["受理", "作废", "督办"]),
+            (State::Accepted, &["作废", "派遣", "督办", "吹哨"]),
+            (
+                State::Dispatched,
+                &["处置", "回退", "延期", "挂账", "督办", "吹哨"],
+            ),
+            (
+                State::Handling,
+                &["反馈", "回退", "延期", "挂账", "督办", "吹哨"],
+            ),
+            (State::Feedback, &["核查", "回退", "督办"]),
+            (State::Verifying, &["结案", "回退", "督办"]),
+            (State::Closed, &["评价"]),
+            (State::Rated, &[]),
+            (State::Voided, &[]),
+        ];
+        for (state, names) in expect {
+            assert_eq!(allowed(at(state)), names.to_vec(), "{state:?}");
+        }
+        // Every pair not listed is refused.
+        for (state, _) in STATES {
+            for name in ACTION_NAMES {
+                let action = parse_action(name, Some("满意"), Some(2), Some("red")).unwrap();
+                assert_eq!(
+                    apply(at(state), &action).is_ok(),
+                    allowed(at(state)).contains(&name),
+                    "{state:?} {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn suspension_stops_the_work_and_escalation_climbs_to_the_county() {
+        let suspended = Situation {
+            suspended: true,
+            ..at(State::Handling)
+        };
+        assert_eq!(allowed(suspended), vec!["解除挂账", "督办"]);
+        assert!(!apply(suspended, &Action::Resume).unwrap().suspended);
+        let mut s = at(State::Handling);
+        for level in [Level::Village, Level::Township, Level::County] {
+            let e = apply(s, &Action::Escalate).unwrap();
+            assert_eq!(
+                (e.level, e.state, e.restart_clock),
+                (level, State::Dispatched, true)
+            );
+            s = Situation {
+                level: e.level,
+                state: e.state,
+                suspended: false,
+            };
+        }
+        assert!(
+            apply(s, &Action::Escalate).is_err(),
+            "nothing above the county"
+        );
+        assert_eq!(
+            apply(at(State::Handling), &Action::Delay(2))
+                .unwrap()
+                .extra_days,
+            2
+        );
+        assert!(parse_action("延期", None, Some(0), None).is_err());
+        assert!(parse_action("评价", Some("很好"), None, None).is_err());
+        assert!(
+            parse_action("飞走", None, None, None)
+                .unwrap_err()
+                .contains("受理")
+        );
+    }
+}

@@ -1,0 +1,796 @@
+//! The field (grid workers, the 12345 hotline, the command centre): report incidents, act on
+//! them through the closed loop, list them, and the KPIs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use geo_types::Coord;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::error::ApiError;
+use crate::atlas::Atlas;
+use crate::domain::calendar::china;
+use crate::domain::incident::{self, Action, Level, Situation};
+use crate::domain::kpi::{KpiIncident, kpis};
+use crate::domain::role::Role;
+use crate::domain::sla::{Clock, Rules};
+use crate::import::registry::SourceCrs;
+use crate::store::StoreError;
+use crate::store::incidents::{self as store, Change, IncidentFilter, IncidentRow, NewIncident};
+use crate::store::users::User;
+
+/// Who may report and act (admin always).
+const FIELD: &[Role] = &[Role::Worker, Role::Command];
+/// Where an incident's clock stage is named in the rules table.
+const STAGE: &str = "处置";
+/// Where reports come from.
+pub const SOURCES: [&str; 5] = ["网格员巡查", "12345 热线", "群众", "视频", "Open311"];
+
+async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
+    Ok(state.pool.get().await.map_err(StoreError::from)?)
+}
+
+/// The incident as every API shows it: no reporter, no description of persons beyond what the
+/// reporter wrote; the grid's team by role and name.
+pub fn incident_json(
+    row: &IncidentRow,
+    atlas: &Atlas,
+    state: &AppState,
+    teams: &BTreeMap<String, Vec<Value>>,
+    now: DateTime<Utc>,
+) -> Value {
+    let cell = row.cell.as_deref().and_then(|c| atlas.get(c));
+    let village = cell.and_then(|c| {
+        let mut at = Some(c);
+        while let Some(x) = at {
+            if x.level == 2 {
+                return Some(x);
+            }
+            at = x.parent.map(|p| &atlas.cells()[p]);
+        }
+        None
+    });
+    let finished = incident::State::parse(&row.state).is_none_or(|s| s.is_finished());
+    let clock = Clock {
+        start: row.clock_start,
+        budget: row.budget_seconds,
+        suspended: row.suspended_seconds,
+        suspended_since: row.suspended_since,
+    };
+    let status = clock.status(&state.calendar, row.closed_at.unwrap_or(now));
+    json!({
+        "id": row.id,
+        "category": row.category,
+        "severity": row.severity,
+        "source": row.source,
+        "description": row.description,
+        "state": row.state,
+        "lon": row.lon,
+        "lat": row.lat,
+        "address": row.address,
+        "cell": cell.map(|c| json!({"code": c.code, "name": c.name}))
+            .or_else(|| row.cell.as_ref().map(|c| json!({"code": c, "name": null}))),
+        "village": village.map(|v| json!({"code": v.code, "name": v.name})),
+        "cell_revision": row.cell_revision,
+        "level": row.level,
+        "created_at": row.created_at.to_rfc3339(),
+        "updated_at": row.updated_at.to_rfc3339(),
+        "deadline_at": (row.state != "作废").then(|| status.deadline_at.to_rfc3339()),
+        "warning": if finished && row.closed_at.is_none() { "normal" } else { status.warning },
+        "overdue": !finished && status.overdue || row.closed_at.is_some_and(|_| status.overdue),
+        "suspended": row.suspended_since.is_some(),
+        "supervision": row.supervision,
+        "rating": row.rating,
+        "closed_at": row.closed_at.map(|t| t.to_rfc3339()),
+        "team": row.cell.as_ref().and_then(|c| teams.get(c)).cloned().unwrap_or_default(),
+    })
+}
+
+/// Teams of the given rows' cells, as `[{"role", "name"}]` per cell.
+pub async fn teams_of(
+    client: &tokio_postgres::Client,
+    rows: &[&IncidentRow],
+) -> Result<BTreeMap<String, Vec<Value>>, ApiError> {
+    let mut cells: Vec<String> = rows.iter().filter_map(|r| r.cell.clone()).collect();
+    cells.sort();
+    cells.dedup();
+    let mut teams: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (cell, role, name) in store::teams(client, &cells).await? {
+        teams
+            .entry(cell)
+            .or_default()
+            .push(json!({"role": role, "name": name}));
+    }
+    Ok(teams)
+}
+
+async fn shaped(state: &AppState, rows: &[IncidentRow]) -> Result<Vec<Value>, ApiError> {
+    let refs: Vec<&IncidentRow> = rows.iter().collect();
+    let teams = teams_of(&*client(state).await?, &refs).await?;
+    let atlas = state.atlas.load_full();
+    let now = Utc::now();
+    Ok(rows
+        .iter()
+        .map(|r| incident_json(r, &atlas, state, &teams, now))
+        .collect())
+}
+
+/// A report as the caller gives it.
+pub struct Report {
+    pub category: String,
+    pub description: String,
+    pub point: Coord<f64>,
+    pub crs: SourceCrs,
+    pub address: Option<String>,
+    pub source: String,
+    pub severity: Option<i16>,
+    pub photos: Vec<String>,
+}
+
+/// Parses `POST /api/v1/incidents`' body, naming the bad field.
+fn parse_report(body: &Value) -> Result<Report, ApiError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
+    let text = |field: &str| -> Result<Option<String>, ApiError> {
+        match object.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(ApiError::bad_field(
+                field,
+                format!("{field} must be a non-empty string"),
+            )),
+        }
+    };
+    let category = text("category")?.ok_or_else(|| {
+        ApiError::bad_field(
+            "category",
+            "category is required (e.g. 安全隐患/消防隐患 or 0201)",
+        )
+    })?;
+    let description = text("description")?
+        .ok_or_else(|| ApiError::bad_field("description", "description is required"))?;
+    let crs_name = text("crs")?.unwrap_or_else(|| "wgs84".into());
+    let crs = SourceCrs::parse(&crs_name).ok_or_else(|| {
+        ApiError::bad_field(
+            "crs",
+            format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx, got {crs_name:?}"),
+        )
+    })?;
+    let number = |field: &str| {
+        object
+            .get(field)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| ApiError::bad_field(field, format!("{field} must be a number")))
+    };
+    let (x, y) = (number("lon")?, number("lat")?);
+    let point = crs
+        .to_cgcs2000(x, y)
+        .map_err(|e| ApiError::bad_field("lon", e))?;
+    let source = text("source")?.unwrap_or_else(|| "网格员巡查".into());
+    if !SOURCES.contains(&source.as_str()) {
+        return Err(ApiError::bad_field(
+            "source",
+            format!("source must be one of {}", SOURCES.join("、")),
+        ));
+    }
+    let severity = match object.get("severity") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|s| (1..=3).contains(s))
+                .map(|s| s as i16)
+                .ok_or_else(|| ApiError::bad_field("severity", "severity must be 1, 2 or 3"))?,
+        ),
+    };
+    let photos = match object.get("photos") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                p.as_str()
+                    .filter(|s| s.len() <= 2048)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        ApiError::bad_field(
+                            &format!("photos[{i}]"),
+                            "a photo is a URL or a file id",
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(ApiError::bad_field("photos", "photos must be an array")),
+    };
+    Ok(Report {
+        category,
+        description,
+        point,
+        crs,
+        address: text("address")?,
+        source,
+        severity,
+        photos,
+    })
+}
+
+/// Resolves a category given as a code (`0201`) or a path (`安全隐患/消防隐患`) to
+/// (code, display path, default severity).
+fn resolve_category(
+    categories: &[store::Category],
+    given: &str,
+) -> Result<(String, String, i16), ApiError> {
+    let path = |c: &store::Category| match c
+        .parent
+        .as_ref()
+        .and_then(|p| categories.iter().find(|x| &x.code == p))
+    {
+        Some(parent) => format!("{}/{}", parent.name, c.name),
+        None => c.name.clone(),
+    };
+    categories
+        .iter()
+        .find(|c| c.code == given || path(c) == given || (c.parent.is_some() && c.name == given))
+        .map(|c| (c.code.clone(), path(c), c.severity))
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                "category",
+                format!(
+                    "unknown category {given:?}; categories are e.g. {}",
+                    categories
+                        .iter()
+                        .filter(|c| c.parent.is_some())
+                        .take(6)
+                        .map(path)
+                        .collect::<Vec<_>>()
+                        .join("、")
+                ),
+            )
+        })
+}
+
+/// Reports an incident: located in its grid, routed to the grid's team, clock started.
+pub async fn report_incident(
+    state: &AppState,
+    user: &User,
+    report: Report,
+) -> Result<(Value, Option<f64>), ApiError> {
+    let mut client = client(state).await?;
+    let categories = store::categories(&client).await?;
+    let (code, path, default_severity) = resolve_category(&categories, &report.category)?;
+    let rules = Rules::new(
+        store::sla_rules(&client)
+            .await?
+            .into_iter()
+            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
+            .collect(),
+    );
+    let atlas = state.atlas.load_full();
+    let located = atlas.locate(report.point);
+    let (cell, near) = match &located {
+        Some(l) => (
+            l.chain.last().map(|c| c.code.clone()),
+            (l.boundary_distance_m <= super::locate::NEAR_BOUNDARY_M)
+                .then(|| (l.boundary_distance_m * 100.0).round() / 100.0),
+        ),
+        None => (None, None),
+    };
+    let level = match located
+        .as_ref()
+        .and_then(|l| l.chain.last())
+        .map(|c| c.level)
+    {
+        Some(3) | Some(4) => Level::Grid,
+        Some(2) => Level::Village,
+        _ => Level::Township,
+    };
+    let now = Utc::now();
+    let days = rules.days(STAGE, level.as_str(), &code);
+    let clock = Clock::new(&state.calendar, now, days);
+    let category_label = path.clone();
+    let new = NewIncident {
+        category: &category_label,
+        description: &report.description,
+        lon: report.point.x,
+        lat: report.point.y,
+        source_crs: &report.crs.label(),
+        address: report.address.as_deref(),
+        cell: cell.as_deref(),
+        cell_revision: atlas.revision,
+        source: &report.source,
+        reporter: &user.name,
+        severity: report.severity.unwrap_or(default_severity),
+        level: level.as_str(),
+        created_at: now,
+        budget_seconds: clock.budget,
+        deadline_at: clock.status(&state.calendar, now).deadline_at,
+        photos: &report.photos,
+    };
+    let teams = match &cell {
+        Some(c) => teams_of(&client, &[&IncidentRow::placeholder(c)]).await?,
+        None => BTreeMap::new(),
+    };
+    let state_ref = state.clone();
+    let atlas_ref = atlas.clone();
+    let row = store::create(
+        &mut client,
+        &new,
+        |row| json!({"incident": incident_json(row, &atlas_ref, &state_ref, &teams, now)}),
+    )
+    .await?;
+    let teams = teams_of(&client, &[&row]).await?;
+    Ok((incident_json(&row, &atlas, state, &teams, Utc::now()), near))
+}
+
+impl IncidentRow {
+    /// A row holding only a cell code (to look up its team before the row exists).
+    fn placeholder(cell: &str) -> IncidentRow {
+        IncidentRow {
+            id: 0,
+            category: String::new(),
+            description: String::new(),
+            lon: None,
+            lat: None,
+            address: None,
+            cell: Some(cell.to_string()),
+            cell_revision: None,
+            source: String::new(),
+            reporter: None,
+            state: String::new(),
+            level: String::new(),
+            severity: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            clock_start: Utc::now(),
+            budget_seconds: 0,
+            suspended_since: None,
+            suspended_seconds: 0,
+            deadline_at: None,
+            supervision: None,
+            rating: None,
+            closed_at: None,
+        }
+    }
+}
+
+/// `POST /api/v1/incidents` (worker, command) → 201 `{"incident", "near_boundary_m"}`.
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = user.require(FIELD)?.clone();
+    let report = parse_report(&body)?;
+    let (incident, near) = report_incident(&state, &user, report).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"incident": incident, "near_boundary_m": near})),
+    ))
+}
+
+fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| {
+            china()
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+                .single()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                field,
+                format!("{field} must be a date YYYY-MM-DD or RFC 3339, got {value:?}"),
+            )
+        })
+}
+
+/// `GET /api/v1/incidents?hours=&from=&to=&state=&category=&cell=&limit=` (command, admin; a
+/// worker sees the incidents of its own grids).
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let u = user
+        .require(&[Role::Command, Role::Worker, Role::Planner])?
+        .clone();
+    let mut filter = IncidentFilter {
+        limit: 500,
+        ..IncidentFilter::default()
+    };
+    for (key, value) in &query {
+        match key.as_str() {
+            "hours" => {
+                let h: i64 = value
+                    .parse()
+                    .ok()
+                    .filter(|h| (1..=24 * 366).contains(h))
+                    .ok_or_else(|| ApiError::bad_field("hours", "hours must be 1–8784"))?;
+                filter.since = Some(Utc::now() - chrono::TimeDelta::hours(h));
+            }
+            "from" => filter.since = Some(parse_time("from", value)?),
+            "to" => filter.until = Some(parse_time("to", value)?),
+            "state" => {
+                let states: Vec<String> = value.split(',').map(str::to_string).collect();
+                if let Some(bad) = states.iter().find(|s| incident::State::parse(s).is_none()) {
+                    return Err(ApiError::bad_field(
+                        "state",
+                        format!("unknown state {bad:?}"),
+                    ));
+                }
+                filter.states = Some(states);
+            }
+            "category" => filter.category_prefix = Some(value.clone()),
+            "cell" => filter.cell_prefix = Some(value.clone()),
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=10_000).contains(l))
+                    .ok_or_else(|| ApiError::bad_field("limit", "limit must be 1–10000"))?;
+            }
+            other => {
+                return Err(ApiError::bad_field(
+                    other,
+                    format!("unknown query parameter {other:?}"),
+                ));
+            }
+        }
+    }
+    let mut rows = store::list(&*client(&state).await?, &filter).await?;
+    if u.role == Role::Worker {
+        rows.retain(|r| {
+            r.cell
+                .as_ref()
+                .is_some_and(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
+        });
+    }
+    Ok(Json(json!({"incidents": shaped(&state, &rows).await?})))
+}
+
+/// `GET /api/v1/incidents/{id}` with its event history.
+pub async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Command, Role::Worker, Role::Planner])?;
+    let id = parse_id(&id)?;
+    let client = client(&state).await?;
+    let row = store::load(&client, id).await?;
+    let events = store::events(&client, id).await?;
+    drop(client);
+    let mut out = shaped(&state, std::slice::from_ref(&row)).await?;
+    Ok(Json(json!({"incident": out.remove(0), "events": events})))
+}
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::bad_field("id", format!("incident id must be an integer, got {id:?}"))
+    })
+}
+
+/// `POST /api/v1/incidents/{id}/actions` `{"action", "note"?, "rating"?, "days"?, "supervision"?}`.
+/// An illegal transition is a 409 naming the allowed actions.
+pub async fn act(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let u = user.require(FIELD)?.clone();
+    let id = parse_id(&id)?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
+    let name = object
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_field("action", "action is required"))?;
+    let days = match object.get("days") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .ok_or_else(|| ApiError::bad_field("days", "days must be a whole number"))?,
+        ),
+    };
+    let action = incident::parse_action(
+        name,
+        object.get("rating").and_then(Value::as_str),
+        days,
+        object.get("supervision").and_then(Value::as_str),
+    )
+    .map_err(|m| ApiError::bad_field("action", m))?;
+    let note = object
+        .get("note")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut client = client(&state).await?;
+    let rules = Rules::new(
+        store::sla_rules(&client)
+            .await?
+            .into_iter()
+            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
+            .collect(),
+    );
+    let categories = store::categories(&client).await?;
+    let atlas = state.atlas.load_full();
+    let calendar = state.calendar.clone();
+    let now = Utc::now();
+    let own_cells = u.cells.clone();
+    let worker = u.role == Role::Worker;
+    let state_ref = state.clone();
+    let atlas_ref = atlas.clone();
+    let result = store::act(
+        &mut client,
+        id,
+        action.name(),
+        &u.name,
+        |row| {
+            if worker
+                && !row
+                    .cell
+                    .as_ref()
+                    .is_some_and(|c| own_cells.iter().any(|own| c.starts_with(own.as_str())))
+            {
+                return Err(ApiError::Forbidden(vec![Role::Command]));
+            }
+            let current = incident::State::parse(&row.state)
+                .ok_or_else(|| ApiError::Internal(format!("stored state {:?}", row.state)))?;
+            let level = Level::parse(&row.level).unwrap_or(Level::Grid);
+            let situation = Situation {
+                state: current,
+                suspended: row.suspended_since.is_some(),
+                level,
+            };
+            let effect = incident::apply(situation, &action).map_err(|_| ApiError::Conflict {
+                code: "illegal_transition",
+                message: format!(
+                    "{} is not possible in state {}{}; allowed: {}",
+                    action.name(),
+                    row.state,
+                    if situation.suspended { " (挂账)" } else { "" },
+                    incident::allowed(situation).join("、")
+                ),
+                details: json!({"state": row.state, "suspended": situation.suspended,
+                                "allowed": incident::allowed(situation)}),
+            })?;
+            let mut clock = Clock {
+                start: row.clock_start,
+                budget: row.budget_seconds,
+                suspended: row.suspended_seconds,
+                suspended_since: row.suspended_since,
+            };
+            if effect.extra_days > 0 {
+                clock.budget += crate::domain::calendar::Calendar::days_to_seconds(effect.extra_days);
+            }
+            if situation.suspended && !effect.suspended {
+                clock.suspended = clock.suspended_until(&calendar, now);
+                clock.suspended_since = None;
+            }
+            if !situation.suspended && effect.suspended {
+                clock.suspended_since = Some(now);
+            }
+            if effect.restart_clock {
+                let code = categories
+                    .iter()
+                    .find(|c| row.category.ends_with(&c.name) && c.parent.is_some())
+                    .map(|c| c.code.clone())
+                    .unwrap_or_default();
+                clock = Clock::new(&calendar, now, rules.days(STAGE, effect.level.as_str(), &code));
+            }
+            let closed_at = match (&action, row.closed_at) {
+                (Action::Close, _) => Some(now),
+                (_, c) => c,
+            };
+            let status = clock.status(&calendar, closed_at.unwrap_or(now));
+            Ok((
+                Change {
+                    state: effect.state.as_str().to_string(),
+                    level: effect.level.as_str().to_string(),
+                    clock_start: clock.start,
+                    budget_seconds: clock.budget,
+                    suspended_since: clock.suspended_since,
+                    suspended_seconds: clock.suspended,
+                    deadline_at: Some(status.deadline_at),
+                    supervision: match &action {
+                        Action::Supervise(level) => Some(level.clone()),
+                        _ => row.supervision.clone(),
+                    },
+                    rating: match &action {
+                        Action::Rate(r) => Some(r.clone()),
+                        _ => row.rating.clone(),
+                    },
+                    closed_at,
+                },
+                note,
+            ))
+        },
+        |row| json!({"incident": incident_json(row, &atlas_ref, &state_ref, &BTreeMap::new(), now)}),
+    )
+    .await??;
+    drop(client);
+    let mut out = shaped(&state, std::slice::from_ref(&result)).await?;
+    Ok(Json(json!({"incident": out.remove(0)})))
+}
+
+/// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
+/// planner): the KPIs per unit and in total, plus today's reports and the open ones.
+pub async fn stats(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    user.require(&[Role::Command, Role::Planner])?;
+    let now = Utc::now();
+    let today = china()
+        .from_local_datetime(
+            &now.with_timezone(&china())
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        )
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    let from = match query.get("from") {
+        Some(v) => parse_time("from", v)?,
+        None => today - chrono::TimeDelta::days(30),
+    };
+    let to = match query.get("to") {
+        Some(v) => parse_time("to", v)? + chrono::TimeDelta::days(i64::from(!v.contains('T'))),
+        None => now + chrono::TimeDelta::seconds(1),
+    };
+    if to <= from {
+        return Err(ApiError::bad_field("to", "to must be after from"));
+    }
+    let level = query.get("level").map(String::as_str).unwrap_or("village");
+    let prefix = match level {
+        "grid" => 15,
+        "village" => 12,
+        "township" => 9,
+        other => {
+            return Err(ApiError::bad_field(
+                "level",
+                format!("level must be grid, village or township, got {other:?}"),
+            ));
+        }
+    };
+    let code = query.get("code").cloned();
+    let csv = match query.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_field(
+                "format",
+                format!("format must be json or csv, got {other:?}"),
+            ));
+        }
+    };
+    if let Some(other) = query
+        .keys()
+        .find(|k| !["from", "to", "level", "code", "format"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}"),
+        ));
+    }
+    let rows = store::list(
+        &*client(&state).await?,
+        &IncidentFilter {
+            since: Some(from.min(today)),
+            until: None,
+            cell_prefix: code.clone(),
+            limit: 1_000_000,
+            ..IncidentFilter::default()
+        },
+    )
+    .await?;
+    let input: Vec<KpiIncident> = rows
+        .iter()
+        .map(|r| {
+            let clock = Clock {
+                start: r.clock_start,
+                budget: r.budget_seconds,
+                suspended: r.suspended_seconds,
+                suspended_since: r.suspended_since,
+            };
+            KpiIncident {
+                cell: r.cell.clone(),
+                created_at: r.created_at,
+                voided: r.state == "作废",
+                finished: incident::State::parse(&r.state).is_none_or(|s| s.is_finished()),
+                deadline_at: Some(
+                    clock
+                        .status(&state.calendar, r.closed_at.unwrap_or(now))
+                        .deadline_at,
+                ),
+                closed_at: r.closed_at,
+                rating: r.rating.clone(),
+            }
+        })
+        .collect();
+    let (total, groups) = kpis(&input, from, to, now, prefix);
+    let today_count = rows.iter().filter(|r| r.created_at >= today).count();
+    let open_now = input.iter().filter(|i| !i.finished).count();
+    let overdue_now = input
+        .iter()
+        .filter(|i| !i.finished && i.deadline_at.is_some_and(|d| d < now))
+        .count();
+    let atlas = state.atlas.load_full();
+    let name_of = |code: &str| atlas.get(code).map(|c| c.name.clone());
+    if csv {
+        let mut out = String::from(
+            "code,name,reported,open,应结案数,结案数,按期结案数,超期数,结案率,按期结案率,平均处置时长(小时),满意率\n",
+        );
+        let pct = |v: Option<f64>| v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default();
+        for g in groups.iter().chain(std::iter::once(&total)) {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                g.code,
+                name_of(&g.code).unwrap_or_else(|| if g.code == "total" {
+                    "合计".into()
+                } else {
+                    String::new()
+                }),
+                g.reported,
+                g.open,
+                g.due,
+                g.closed,
+                g.closed_on_time,
+                g.overdue,
+                pct(g.closure_rate),
+                pct(g.on_time_rate),
+                g.avg_hours.map(|h| format!("{h:.1}")).unwrap_or_default(),
+                pct(g.satisfaction_rate),
+            ));
+        }
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"gridmap-kpi.csv\"",
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    let mut totals = serde_json::to_value(&total).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut totals {
+        map.insert("today".into(), json!(today_count));
+        map.insert("open".into(), json!(open_now));
+        map.insert("overdue_now".into(), json!(overdue_now));
+    }
+    let rows: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.insert("name".into(), json!(name_of(&g.code)));
+                map.insert("level".into(), json!(level));
+            }
+            v
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("from".into(), json!(from.to_rfc3339()));
+    out.insert("to".into(), json!(to.to_rfc3339()));
+    out.insert("level".into(), json!(level));
+    out.insert("totals".into(), totals);
+    out.insert("rows".into(), Value::Array(rows));
+    Ok(Json(Value::Object(out)).into_response())
+}

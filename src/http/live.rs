@@ -1,0 +1,116 @@
+//! `GET /api/v1/live`: Server-Sent Events of incidents and revisions. `Last-Event-ID` (header or
+//! `last_event_id=`) replays what a reconnecting client missed from the database, then the stream
+//! continues live. EventSource cannot send headers, so the token may come as `access_token=`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::role::Role;
+use crate::store::StoreError;
+use crate::store::incidents::live_after;
+use crate::store::users;
+
+fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
+    Event::default()
+        .id(id.to_string())
+        .event(kind)
+        .data(payload.to_string())
+}
+
+pub async fn live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_string)
+        .or_else(|| query.get("access_token").cloned())
+        .ok_or(ApiError::Unauthenticated)?;
+    let client = state.pool.get().await.map_err(StoreError::from)?;
+    let user = users::authenticate(&client, &token)
+        .await?
+        .ok_or(ApiError::BadToken)?;
+    if !user.role.permits(&[Role::Command, Role::Planner]) {
+        return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
+    }
+    let last: Option<i64> = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query.get("last_event_id").cloned())
+        .map(|v| {
+            v.trim().parse().map_err(|_| {
+                ApiError::bad_field("Last-Event-ID", "Last-Event-ID must be an event id")
+            })
+        })
+        .transpose()?;
+    // Subscribe first, replay second: nothing falls between the two.
+    let mut live = state.live.subscribe();
+    let (send, receive) = tokio::sync::mpsc::channel::<Event>(1024);
+    let pool = state.pool.clone();
+    tokio::spawn(async move {
+        let mut seen = -1i64;
+        let replay = |from: i64| {
+            let pool = pool.clone();
+            async move {
+                let client = pool.get().await.ok()?;
+                live_after(&client, from, 100_000).await.ok()
+            }
+        };
+        if let Some(from) = last {
+            for (id, kind, payload) in replay(from).await.unwrap_or_default() {
+                seen = id;
+                if send.send(event_of(id, &kind, &payload)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        loop {
+            match live.recv().await {
+                Ok(e) if e.id > seen => {
+                    seen = e.id;
+                    if send
+                        .send(event_of(e.id, &e.kind, &e.payload))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                // Too slow a reader: fetch what it skipped from the database.
+                Err(RecvError::Lagged(_)) => {
+                    for (id, kind, payload) in replay(seen.max(0)).await.unwrap_or_default() {
+                        seen = id;
+                        if send.send(event_of(id, &kind, &payload)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receive, |mut r| async move {
+        r.recv().await.map(|e| (Ok(e), r))
+    });
+    Ok(Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    ))
+}

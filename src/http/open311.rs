@@ -1,0 +1,319 @@
+//! Open311 GeoReport v2 (JSON) under `/open311/v2/`: the taxonomy as services, requests as our
+//! incidents (states mapped to open/closed with the state as `status_notes`). Errors follow the
+//! GeoReport format `[{"code", "description"}]`, the description naming the field. An `api_key`
+//! (a gridmap token of a worker or command user) is needed for everything but the service list:
+//! request descriptions are not public.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::field::{Report, incident_json, report_incident, teams_of};
+use crate::domain::incident;
+use crate::domain::role::Role;
+use crate::import::registry::SourceCrs;
+use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
+use crate::store::users::{self, User};
+
+fn error(status: StatusCode, description: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!([{"code": status.as_u16(), "description": description.into()}])),
+    )
+        .into_response()
+}
+
+async fn caller(state: &AppState, key: Option<&str>) -> Result<User, Response> {
+    let key = key.ok_or_else(|| error(StatusCode::UNAUTHORIZED, "api_key: required"))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let user = users::authenticate(&client, key)
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+        .ok_or_else(|| error(StatusCode::FORBIDDEN, "api_key: not a valid key"))?;
+    if !user.role.permits(&[Role::Worker, Role::Command]) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "api_key: this key may not use Open311",
+        ));
+    }
+    Ok(user)
+}
+
+/// `GET /open311/v2/services.json`.
+pub async fn services(State(state): State<AppState>) -> Response {
+    let Ok(client) = state.pool.get().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    let Ok(categories) = store::categories(&client).await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    let names: BTreeMap<&str, &str> = categories
+        .iter()
+        .map(|c| (c.code.as_str(), c.name.as_str()))
+        .collect();
+    let list: Vec<Value> = categories
+        .iter()
+        .filter_map(|c| {
+            let group = names.get(c.parent.as_deref()?)?;
+            Some(json!({
+                "service_code": c.code,
+                "service_name": c.name,
+                "description": format!("{group}/{}", c.name),
+                "metadata": false,
+                "type": "realtime",
+                "keywords": group,
+                "group": group,
+            }))
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
+    let closed = incident::State::parse(&row.state).is_none_or(|s| s.is_finished());
+    json!({
+        "service_request_id": row.id.to_string(),
+        "status": if closed { "closed" } else { "open" },
+        "status_notes": row.state,
+        "service_name": row.category.rsplit('/').next().unwrap_or(&row.category),
+        "service_code": shaped["service_code"],
+        "description": row.description,
+        "agency_responsible": shaped["cell"]["name"],
+        "requested_datetime": row.created_at.to_rfc3339(),
+        "updated_datetime": row.updated_at.to_rfc3339(),
+        "expected_datetime": shaped["deadline_at"],
+        "address": row.address,
+        "lat": row.lat,
+        "long": row.lon,
+    })
+}
+
+async fn shape(state: &AppState, rows: &[IncidentRow]) -> Result<Vec<Value>, Response> {
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let refs: Vec<&IncidentRow> = rows.iter().collect();
+    let teams = teams_of(&client, &refs)
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let categories = store::categories(&client).await.unwrap_or_default();
+    let atlas = state.atlas.load_full();
+    let now = Utc::now();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let mut shaped = incident_json(r, &atlas, state, &teams, now);
+            let code = categories
+                .iter()
+                .find(|c| c.parent.is_some() && r.category.ends_with(&c.name))
+                .map(|c| c.code.clone());
+            shaped["service_code"] = json!(code);
+            request_json(r, &shaped)
+        })
+        .collect())
+}
+
+/// `GET /open311/v2/requests.json?api_key=&status=open|closed&start_date=&end_date=&service_code=`.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = caller(&state, query.get("api_key").map(String::as_str)).await {
+        return e;
+    }
+    let mut filter = IncidentFilter {
+        limit: 1000,
+        ..IncidentFilter::default()
+    };
+    for (key, value) in &query {
+        let time = |v: &str| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+        };
+        let bad_time = || {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("{key}: must be ISO 8601 (RFC 3339)"),
+            )
+        };
+        match key.as_str() {
+            "api_key" => {}
+            "status" => {
+                filter.states = Some(match value.as_str() {
+                    "open" => ["上报", "受理", "派遣", "处置", "反馈", "核查"]
+                        .map(String::from)
+                        .to_vec(),
+                    "closed" => ["结案", "评价", "作废"].map(String::from).to_vec(),
+                    _ => return error(StatusCode::BAD_REQUEST, "status: must be open or closed"),
+                })
+            }
+            "start_date" => match time(value) {
+                Some(t) => filter.since = Some(t),
+                None => return bad_time(),
+            },
+            "end_date" => match time(value) {
+                Some(t) => filter.until = Some(t),
+                None => return bad_time(),
+            },
+            "service_code" => filter.category_prefix = None,
+            "service_request_id" => {}
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{other}: unknown parameter"),
+                );
+            }
+        }
+    }
+    let Ok(client) = state.pool.get().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    let mut rows = match store::list(&client, &filter).await {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    drop(client);
+    if let Some(ids) = query.get("service_request_id") {
+        let wanted: Vec<&str> = ids.split(',').collect();
+        rows.retain(|r| wanted.contains(&r.id.to_string().as_str()));
+    }
+    match shape(&state, &rows).await {
+        Ok(mut list) => {
+            if let Some(code) = query.get("service_code") {
+                list.retain(|r| r["service_code"] == code.as_str());
+            }
+            Json(list).into_response()
+        }
+        Err(e) => e,
+    }
+}
+
+/// `GET /open311/v2/requests/{id}.json`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = caller(&state, query.get("api_key").map(String::as_str)).await {
+        return e;
+    }
+    let Some(id) = file
+        .strip_suffix(".json")
+        .and_then(|i| i.parse::<i64>().ok())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "service_request_id: must be a number followed by .json",
+        );
+    };
+    let Ok(client) = state.pool.get().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    let row = match store::load(&client, id).await {
+        Ok(r) => r,
+        Err(_) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("service_request_id: no request {id}"),
+            );
+        }
+    };
+    drop(client);
+    match shape(&state, &[row]).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => e,
+    }
+}
+
+/// `POST /open311/v2/requests.json` (form-encoded as the spec says, or JSON): `api_key`,
+/// `service_code`, `lat`, `long` (WGS84), `description`, optional `address_string`.
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let json_body = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let fields: HashMap<String, String> = if json_body {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect(),
+            _ => return error(StatusCode::BAD_REQUEST, "body: must be a JSON object"),
+        }
+    } else {
+        form_urlencoded::parse(&body).into_owned().collect()
+    };
+    let user = match caller(&state, fields.get("api_key").map(String::as_str)).await {
+        Ok(u) => u,
+        Err(e) => return e,
+    };
+    let Some(code) = fields.get("service_code") else {
+        return error(StatusCode::BAD_REQUEST, "service_code: required");
+    };
+    let number = |f: &str| fields.get(f).and_then(|v| v.trim().parse::<f64>().ok());
+    let (Some(lat), Some(long)) = (number("lat"), number("long")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "lat/long: both required, as WGS84 numbers",
+        );
+    };
+    let Some(description) = fields.get("description").filter(|d| !d.trim().is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "description: required");
+    };
+    let crs = SourceCrs::parse("wgs84").unwrap_or(SourceCrs::GaussKruger(0));
+    let point = match crs.to_cgcs2000(long, lat) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("lat/long: {e}")),
+    };
+    let report = Report {
+        category: code.clone(),
+        description: description.trim().to_string(),
+        point,
+        crs,
+        address: fields.get("address_string").cloned(),
+        source: "Open311".into(),
+        severity: None,
+        photos: fields.get("media_url").cloned().into_iter().collect(),
+    };
+    match report_incident(&state, &user, report).await {
+        Ok((incident, _)) => (
+            StatusCode::CREATED,
+            Json(json!([{
+                "service_request_id": incident["id"].to_string(),
+                "service_notice": format!("已受理登记，责任网格：{}", incident["cell"]["name"].as_str().unwrap_or("未定位")),
+                "account_id": null,
+            }])),
+        )
+            .into_response(),
+        Err(e) => {
+            let message = e.to_string();
+            let field = match &e {
+                super::error::ApiError::BadRequest { field, .. } if field == "category" => "service_code".to_string(),
+                super::error::ApiError::BadRequest { field, .. } => field.clone(),
+                _ => String::new(),
+            };
+            let status = e.status();
+            error(status, if field.is_empty() { message } else { format!("{field}: {message}") })
+        }
+    }
+}

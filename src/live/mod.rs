@@ -1,0 +1,115 @@
+//! Live events: PostgreSQL NOTIFY (every incident event and revision is a row of `live_events`,
+//! announced at commit) → one listener per process → a tokio broadcast → Server-Sent Events.
+//! The database row ids are the SSE ids, so a client reconnecting with `Last-Event-ID` is
+//! replayed exactly what it missed, from any node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use crate::store::incidents::{LIVE_CHANNEL, live_after, live_head};
+
+/// One event of the stream.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub id: i64,
+    pub kind: String,
+    pub payload: Value,
+}
+
+/// The process's live hub: subscribe to get every event from now on.
+#[derive(Clone)]
+pub struct Hub {
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        let (sender, _) = broadcast::channel(4096);
+        Hub { sender }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.sender.subscribe()
+    }
+
+    /// Listens for NOTIFY and broadcasts each new event in id order; after a reconnect it reads
+    /// everything written meanwhile, so nothing is skipped.
+    pub fn follow(
+        &self,
+        config: tokio_postgres::Config,
+        pool: Pool,
+    ) -> tokio::task::JoinHandle<()> {
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            let mut last: Option<i64> = None;
+            loop {
+                if let Ok((client, mut connection)) = config.connect(NoTls).await {
+                    let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<()>();
+                    let driver = tokio::spawn(async move {
+                        while let Some(message) =
+                            std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                        {
+                            match message {
+                                Ok(AsyncMessage::Notification(n))
+                                    if n.channel() == LIVE_CHANNEL =>
+                                {
+                                    let _ = wake.send(());
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    });
+                    if client
+                        .batch_execute(&format!("LISTEN {LIVE_CHANNEL}"))
+                        .await
+                        .is_ok()
+                    {
+                        if last.is_none()
+                            && let Ok(reader) = pool.get().await
+                        {
+                            last = live_head(&reader).await.ok();
+                        }
+                        // Catch up once after (re)connecting, then on every notification.
+                        let mut first = true;
+                        while first || woken.recv().await.is_some() {
+                            first = false;
+                            while woken.try_recv().is_ok() {}
+                            let Ok(reader) = pool.get().await else { break };
+                            let from = last.unwrap_or(0);
+                            match live_after(&reader, from, 10_000).await {
+                                Ok(events) => {
+                                    for (id, kind, payload) in events {
+                                        last = Some(id);
+                                        let _ =
+                                            sender.send(Arc::new(LiveEvent { id, kind, payload }));
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!("live events not read: {e}");
+                                    break;
+                                }
+                            }
+                            if driver.is_finished() {
+                                break;
+                            }
+                        }
+                    }
+                    driver.abort();
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,389 @@
+//! Incidents and their append-only event log, the category taxonomy and deadline rules, and the
+//! live event log. Every change of an incident is one transaction: the row, an event row (who,
+//! when, note), a live event and a NOTIFY — so the wall never misses one.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio_postgres::{Client, Transaction};
+
+use super::{StoreError, StoreResult};
+
+/// The NOTIFY channel of the live stream (payload: the live event id).
+pub const LIVE_CHANNEL: &str = "gridmap_live";
+
+/// An incident row.
+#[derive(Debug, Clone)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub category: String,
+    pub description: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub cell: Option<String>,
+    pub cell_revision: Option<i32>,
+    pub source: String,
+    pub reporter: Option<String>,
+    pub state: String,
+    pub level: String,
+    pub severity: i16,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub clock_start: DateTime<Utc>,
+    pub budget_seconds: i64,
+    pub suspended_since: Option<DateTime<Utc>>,
+    pub suspended_seconds: i64,
+    pub deadline_at: Option<DateTime<Utc>>,
+    pub supervision: Option<String>,
+    pub rating: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, category, description, ST_X(geom), ST_Y(geom), address, cell_code,
+    cell_revision, source, reporter, state, level, severity, created_at, updated_at, clock_start,
+    budget_seconds, suspended_since, suspended_seconds, deadline_at, supervision, rating, closed_at";
+
+fn row_of(r: &tokio_postgres::Row) -> IncidentRow {
+    IncidentRow {
+        id: r.get(0),
+        category: r.get(1),
+        description: r.get(2),
+        lon: r.get(3),
+        lat: r.get(4),
+        address: r.get(5),
+        cell: r.get(6),
+        cell_revision: r.get(7),
+        source: r.get(8),
+        reporter: r.get(9),
+        state: r.get(10),
+        level: r.get(11),
+        severity: r.get(12),
+        created_at: r.get(13),
+        updated_at: r.get(14),
+        clock_start: r.get(15),
+        budget_seconds: r.get(16),
+        suspended_since: r.get(17),
+        suspended_seconds: r.get(18),
+        deadline_at: r.get(19),
+        supervision: r.get(20),
+        rating: r.get(21),
+        closed_at: r.get(22),
+    }
+}
+
+/// A category of the taxonomy: code, name, parent, default severity.
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub severity: i16,
+}
+
+pub async fn categories(client: &Client) -> StoreResult<Vec<Category>> {
+    let rows = client
+        .query(
+            "SELECT code, name, parent, severity FROM incident_categories ORDER BY code",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Category {
+            code: r.get(0),
+            name: r.get(1),
+            parent: r.get(2),
+            severity: r.get(3),
+        })
+        .collect())
+}
+
+/// The deadline rules: (stage, level, category, working days).
+pub async fn sla_rules(client: &Client) -> StoreResult<Vec<(String, String, String, i32)>> {
+    let rows = client
+        .query(
+            "SELECT stage, level, category, working_days FROM sla_rules",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+}
+
+/// A new incident, located and with its clock set.
+pub struct NewIncident<'a> {
+    pub category: &'a str,
+    pub description: &'a str,
+    pub lon: f64,
+    pub lat: f64,
+    pub source_crs: &'a str,
+    pub address: Option<&'a str>,
+    pub cell: Option<&'a str>,
+    pub cell_revision: i32,
+    pub source: &'a str,
+    pub reporter: &'a str,
+    pub severity: i16,
+    pub level: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub budget_seconds: i64,
+    pub deadline_at: DateTime<Utc>,
+    pub photos: &'a [String],
+}
+
+/// Records a live event in the transaction and announces it (delivered at commit).
+pub async fn live_event(tx: &Transaction<'_>, kind: &str, payload: &Value) -> StoreResult<i64> {
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO live_events (kind, payload) VALUES ($1, $2) RETURNING id",
+            &[&kind, &payload],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&LIVE_CHANNEL, &id.to_string()],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Writes a new incident with its first event ("上报"); returns its id. `payload` builds the
+/// live event's body from the stored row.
+pub async fn create(
+    client: &mut Client,
+    new: &NewIncident<'_>,
+    payload: impl FnOnce(&IncidentRow) -> Value,
+) -> StoreResult<IncidentRow> {
+    let tx = client.transaction().await?;
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO incidents (category, description, geom, source_crs, address, cell_code,
+                 cell_revision, source, reporter, state, level, severity, created_at, updated_at,
+                 clock_start, budget_seconds, deadline_at, photos)
+             VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4490), $5, $6, $7, $8, $9, $10, '上报',
+                     $11, $12, $13, $13, $13, $14, $15, $16)
+             RETURNING id",
+            &[
+                &new.category,
+                &new.description,
+                &new.lon,
+                &new.lat,
+                &new.source_crs,
+                &new.address,
+                &new.cell,
+                &new.cell_revision,
+                &new.source,
+                &new.reporter,
+                &new.level,
+                &new.severity,
+                &new.created_at,
+                &new.budget_seconds,
+                &new.deadline_at,
+                &new.photos,
+            ],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note, at)
+         VALUES ($1, '上报', NULL, '上报', $2, $3, $4)",
+        &[&id, &new.reporter, &new.source, &new.created_at],
+    )
+    .await?;
+    let row = load_in(&tx, id, false).await?;
+    live_event(&tx, "incident.created", &payload(&row)).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn load_in(tx: &Transaction<'_>, id: i64, lock: bool) -> StoreResult<IncidentRow> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM incidents WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    tx.query_opt(&sql, &[&id])
+        .await?
+        .map(|r| row_of(&r))
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+}
+
+/// One incident.
+pub async fn load(client: &Client, id: i64) -> StoreResult<IncidentRow> {
+    client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"),
+            &[&id],
+        )
+        .await?
+        .map(|r| row_of(&r))
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+}
+
+/// What an action changes on the row (computed by the domain rules and the calendar).
+pub struct Change {
+    pub state: String,
+    pub level: String,
+    pub clock_start: DateTime<Utc>,
+    pub budget_seconds: i64,
+    pub suspended_since: Option<DateTime<Utc>>,
+    pub suspended_seconds: i64,
+    pub deadline_at: Option<DateTime<Utc>>,
+    pub supervision: Option<String>,
+    pub rating: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Applies an action under a row lock: `decide` sees the current row and returns the change and
+/// the event note, or an error that leaves everything as it was.
+pub async fn act<E>(
+    client: &mut Client,
+    id: i64,
+    action: &str,
+    actor: &str,
+    decide: impl FnOnce(&IncidentRow) -> Result<(Change, Option<String>), E>,
+    payload: impl FnOnce(&IncidentRow) -> Value,
+) -> StoreResult<Result<IncidentRow, E>> {
+    let tx = client.transaction().await?;
+    let current = load_in(&tx, id, true).await?;
+    let (change, note) = match decide(&current) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    tx.execute(
+        "UPDATE incidents SET state = $2, level = $3, clock_start = $4, budget_seconds = $5,
+             suspended_since = $6, suspended_seconds = $7, deadline_at = $8, supervision = $9,
+             rating = $10, closed_at = $11, updated_at = now()
+         WHERE id = $1",
+        &[
+            &id,
+            &change.state,
+            &change.level,
+            &change.clock_start,
+            &change.budget_seconds,
+            &change.suspended_since,
+            &change.suspended_seconds,
+            &change.deadline_at,
+            &change.supervision,
+            &change.rating,
+            &change.closed_at,
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&id, &action, &current.state, &change.state, &actor, &note],
+    )
+    .await?;
+    let row = load_in(&tx, id, false).await?;
+    live_event(&tx, "incident.updated", &payload(&row)).await?;
+    tx.commit().await?;
+    Ok(Ok(row))
+}
+
+/// The event history of an incident, oldest first.
+pub async fn events(client: &Client, id: i64) -> StoreResult<Vec<Value>> {
+    let rows = client
+        .query(
+            "SELECT id, action, from_state, to_state, actor, note, at FROM incident_events
+             WHERE incident_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.get::<_, i64>(0),
+                "action": r.get::<_, String>(1),
+                "from": r.get::<_, Option<String>>(2),
+                "to": r.get::<_, String>(3),
+                "actor": r.get::<_, String>(4),
+                "note": r.get::<_, Option<String>>(5),
+                "at": r.get::<_, DateTime<Utc>>(6).to_rfc3339(),
+            })
+        })
+        .collect())
+}
+
+/// Which incidents to list.
+#[derive(Debug, Default, Clone)]
+pub struct IncidentFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub states: Option<Vec<String>>,
+    pub category_prefix: Option<String>,
+    pub cell_prefix: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<IncidentRow>> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM incidents
+                 WHERE ($1::timestamptz IS NULL OR created_at >= $1)
+                   AND ($2::timestamptz IS NULL OR created_at < $2)
+                   AND ($3::text[] IS NULL OR state = ANY($3))
+                   AND ($4::text IS NULL OR starts_with(category, $4))
+                   AND ($5::text IS NULL OR starts_with(cell_code, $5))
+                 ORDER BY id DESC LIMIT $6"
+            ),
+            &[
+                &f.since,
+                &f.until,
+                &f.states,
+                &f.category_prefix,
+                &f.cell_prefix,
+                &f.limit,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(row_of).collect())
+}
+
+/// Names and roles of a cell's team (what the wall may show).
+pub async fn teams(
+    client: &Client,
+    cells: &[String],
+) -> StoreResult<Vec<(String, String, String)>> {
+    let rows = client
+        .query(
+            "SELECT cs.cell_code, cs.role, s.name FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
+             WHERE cs.cell_code = ANY($1) ORDER BY cs.cell_code, cs.role, s.name",
+            &[&cells],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Live events after `id` (for `Last-Event-ID` replay and for the listener), oldest first.
+pub async fn live_after(
+    client: &Client,
+    id: i64,
+    limit: i64,
+) -> StoreResult<Vec<(i64, String, Value)>> {
+    let rows = client
+        .query(
+            "SELECT id, kind, payload FROM live_events WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&id, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// The newest live event id (where a fresh listener starts).
+pub async fn live_head(client: &Client) -> StoreResult<i64> {
+    Ok(client
+        .query_one("SELECT coalesce(max(id), 0) FROM live_events", &[])
+        .await?
+        .get(0))
+}
