@@ -118,13 +118,6 @@ pub async fn write_revision_with(
         &[&REVISION_CHANNEL, &revision.to_string()],
     )
     .await?;
-    // The live stream (wall, planner pages) hears of it too, in order with incident events.
-    super::incidents::live_event(
-        tx,
-        "atlas.revision",
-        &serde_json::json!({"revision": revision}),
-    )
-    .await?;
     let codes: Vec<&str> = cells
         .iter()
         .map(|c| c.code.as_str())
@@ -192,6 +185,14 @@ pub async fn write_revision_with(
             },
         }));
     }
+    // The live stream (wall, planner pages) hears of it too, in order with incident events;
+    // last, because it holds the stream's ordering lock until the commit.
+    super::incidents::live_event(
+        tx,
+        "atlas.revision",
+        &serde_json::json!({"revision": revision}),
+    )
+    .await?;
     Ok(WriteOutcome::Committed {
         revision,
         cells: cells.len(),

@@ -132,8 +132,15 @@ pub struct NewIncident<'a> {
     pub photos: &'a [String],
 }
 
-/// Records a live event in the transaction and announces it (delivered at commit).
+/// Held from a live event's id until its transaction ends, so ids are handed out in commit
+/// order: a reader that saw id n can never later find a smaller id appear (no event is skipped).
+const LIVE_LOCK: i64 = 0x0067_7269_646c_6976;
+
+/// Records a live event in the transaction and announces it (delivered at commit). Call it last
+/// in the transaction: the ordering lock is held until the commit.
 pub async fn live_event(tx: &Transaction<'_>, kind: &str, payload: &Value) -> StoreResult<i64> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LIVE_LOCK])
+        .await?;
     let id: i64 = tx
         .query_one(
             "INSERT INTO live_events (kind, payload) VALUES ($1, $2) RETURNING id",
