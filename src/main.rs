@@ -516,15 +516,27 @@ async fn serve_opened(
             .await
             .map_err(|e| e.to_string())?
         {
-            Some(loaded) => tracing::info!(
-                "loaded the demo from {}: {} cells (revision {}), {} buildings, {} households, {} staff",
-                dir.display(),
-                loaded.cells,
-                loaded.revision,
-                loaded.buildings,
-                loaded.households,
-                loaded.staff
-            ),
+            Some(loaded) => {
+                tracing::info!(
+                    "loaded the demo from {}: {} cells (revision {}), {} buildings, {} households, {} staff",
+                    dir.display(),
+                    loaded.cells,
+                    loaded.revision,
+                    loaded.buildings,
+                    loaded.households,
+                    loaded.staff
+                );
+                let seeded = store::demo::seed_week_of_incidents(
+                    &mut client,
+                    &gridmap::config::calendar(),
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                tracing::info!(
+                    "seeded {seeded} synthetic demo incidents (labelled 演示) over the last week"
+                );
+            }
             None => tracing::info!("the atlas already has cells; demo not loaded"),
         }
     }

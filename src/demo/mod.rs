@@ -2,5 +2,6 @@
 //! `data/demo/` (`files`). Geometry and people are synthetic; codes and names are real.
 pub mod files;
 pub mod generate;
+pub mod incidents;
 pub mod lattice;
 pub mod people;

@@ -138,3 +138,95 @@ pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Optio
         staff: registry.staff.len(),
     }))
 }
+
+/// Places (lon, lat, grid) of some buildings, for demo incidents.
+pub async fn places(client: &Client, limit: i64) -> StoreResult<Vec<(f64, f64, String)>> {
+    let rows = client
+        .query(
+            "SELECT ST_X(geom), ST_Y(geom), cell_code FROM buildings
+             WHERE cell_code IS NOT NULL ORDER BY id LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Writes the demo's synthetic incidents with their histories, in one transaction.
+pub async fn seed_incidents(
+    client: &mut Client,
+    incidents: &[crate::demo::incidents::DemoIncident],
+) -> StoreResult<usize> {
+    let tx = client.transaction().await?;
+    for i in incidents {
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO incidents (category, description, geom, source_crs, cell_code, cell_revision,
+                     source, reporter, state, level, severity, created_at, updated_at, clock_start,
+                     budget_seconds, deadline_at, supervision, rating, closed_at)
+                 VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4490), 'EPSG:4490', $5,
+                     (SELECT max(number) FROM revisions), $6, 'gridmap demo', $7, $8, $9, $10, $11, $10,
+                     $12, $13, $14, $15, $16)
+                 RETURNING id",
+                &[
+                    &i.category,
+                    &i.description,
+                    &i.lon,
+                    &i.lat,
+                    &i.cell,
+                    &i.source,
+                    &i.state,
+                    &i.level,
+                    &i.severity,
+                    &i.created_at,
+                    &i.events.last().map(|e| e.3).unwrap_or(i.created_at),
+                    &i.budget_seconds,
+                    &i.deadline_at,
+                    &i.supervision,
+                    &i.rating,
+                    &i.closed_at,
+                ],
+            )
+            .await?
+            .get(0);
+        for (action, from, to, at) in &i.events {
+            tx.execute(
+                "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note, at)
+                 VALUES ($1, $2, $3, $4, 'gridmap demo', '演示数据', $5)",
+                &[&id, action, from, to, at],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(incidents.len())
+}
+
+/// A week of synthetic incidents (labelled 演示) for a freshly loaded demo, so the wall and the
+/// KPIs have work to show; deadlines from the configured rules and calendar.
+pub async fn seed_week_of_incidents(
+    client: &mut Client,
+    calendar: &crate::domain::calendar::Calendar,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<usize> {
+    let categories = super::incidents::categories(client).await?;
+    let rules = crate::domain::sla::Rules::new(
+        super::incidents::sla_rules(client)
+            .await?
+            .into_iter()
+            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
+            .collect(),
+    );
+    let places = places(client, 3000).await?;
+    let lookup = |code: &str| {
+        let c = categories.iter().find(|c| c.code == code)?;
+        let parent = categories
+            .iter()
+            .find(|p| Some(&p.code) == c.parent.as_ref())?;
+        Some((format!("{}/{}", parent.name, c.name), c.severity))
+    };
+    let list = crate::demo::incidents::generate(&places, &lookup, calendar, &rules, now, 120);
+    seed_incidents(client, &list).await
+}
