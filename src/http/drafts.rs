@@ -540,10 +540,10 @@ pub async fn revert(
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("revert to revision {n}"));
-    let client = client(&state).await?;
-    let old = store::cells::load_as_of(&client, n).await?;
+    let mut db = client(&state).await?;
+    let old = store::cells::load_as_of(&db, n).await?;
     let atlas = state.atlas.load_full();
-    let base = store::current_revision(&client).await?;
+    let base = store::current_revision(&db).await?;
     let mut draft = Draft::default();
     let old_codes: BTreeSet<String> = old.iter().map(|c| c.code.to_string()).collect();
     for cell in atlas.cells() {
@@ -565,15 +565,13 @@ pub async fn revert(
             format!("the current cells already equal revision {n}'s"),
         ));
     }
-    let id = drafts::create(&client, &user.name, base).await?;
-    drop(client);
-    let mut client = self::client(&state).await?;
-    let (_, stored) = drafts::edit(&mut client, id, |_, d| {
+    let id = drafts::create(&db, &user.name, base).await?;
+    let (_, stored) = drafts::edit(&mut db, id, |_, d| {
         *d = draft;
         Ok::<(), ApiError>(())
     })
     .await??;
-    drop(client);
+    drop(db);
     commit_draft(&state, &stored, &user.name, &message).await
 }
 
