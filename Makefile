@@ -14,6 +14,7 @@ test: setup-test lint
 	$(CARGO) test --doc
 	node web/tests/public.test.mjs
 	node web/tests/plan.test.mjs
+	node web/tests/wall.test.mjs
 
 setup:
 	@bash scripts/setup.sh build
