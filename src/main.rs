@@ -553,7 +553,13 @@ async fn serve_opened(
     let follower =
         gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());
-    http::serve(listener, state, shutdown_signal())
+    let hub = state.live.clone();
+    let signal = async move {
+        shutdown_signal().await;
+        // Open live streams would hold the graceful shutdown forever: end them.
+        hub.close();
+    };
+    http::serve(listener, state, signal)
         .await
         .map_err(|e| e.to_string())?;
     follower.abort();

@@ -19,7 +19,7 @@ use crate::domain::calendar::china;
 use crate::domain::incident::{self, Action, Level, Situation};
 use crate::domain::kpi::{KpiIncident, kpis};
 use crate::domain::role::Role;
-use crate::domain::sla::{Clock, Rules};
+use crate::domain::sla::Clock;
 use crate::import::registry::SourceCrs;
 use crate::store::StoreError;
 use crate::store::incidents::{self as store, Change, IncidentFilter, IncidentRow, NewIncident};
@@ -264,13 +264,7 @@ pub async fn report_incident(
     let mut client = client(state).await?;
     let categories = store::categories(&client).await?;
     let (code, path, default_severity) = resolve_category(&categories, &report.category)?;
-    let rules = Rules::new(
-        store::sla_rules(&client)
-            .await?
-            .into_iter()
-            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
-            .collect(),
-    );
+    let rules = store::sla_rules(&client).await?;
     let atlas = state.atlas.load_full();
     let located = atlas.locate(report.point);
     let (cell, near) = match &located {
@@ -517,13 +511,7 @@ pub async fn act(
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut client = client(&state).await?;
-    let rules = Rules::new(
-        store::sla_rules(&client)
-            .await?
-            .into_iter()
-            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
-            .collect(),
-    );
+    let rules = store::sla_rules(&client).await?;
     let categories = store::categories(&client).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.clone();

@@ -105,8 +105,16 @@ pub async fn live(
             }
         }
     });
-    let stream = futures_util::stream::unfold(receive, |mut r| async move {
-        r.recv().await.map(|e| (Ok(e), r))
+    // The stream ends when the server shuts down (the browser reconnects to the next one).
+    let closing = state.live.closing();
+    let stream = futures_util::stream::unfold((receive, closing), |(mut r, mut c)| async move {
+        if *c.borrow() {
+            return None;
+        }
+        tokio::select! {
+            e = r.recv() => e.map(|e| (Ok(e), (r, c))),
+            _ = c.changed() => None,
+        }
     });
     Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()

@@ -25,6 +25,9 @@ pub struct LiveEvent {
 #[derive(Clone)]
 pub struct Hub {
     sender: broadcast::Sender<Arc<LiveEvent>>,
+    /// Turned to `true` when the server shuts down: open streams end, so a graceful shutdown
+    /// does not wait forever for a wall that never disconnects.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for Hub {
@@ -36,7 +39,21 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Hub {
         let (sender, _) = broadcast::channel(4096);
-        Hub { sender }
+        let (closing, _) = tokio::sync::watch::channel(false);
+        Hub {
+            sender,
+            closing: Arc::new(closing),
+        }
+    }
+
+    /// Ends every open stream (at shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when the hub is closed.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {

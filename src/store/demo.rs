@@ -212,13 +212,7 @@ pub async fn seed_week_of_incidents(
     now: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<usize> {
     let categories = super::incidents::categories(client).await?;
-    let rules = crate::domain::sla::Rules::new(
-        super::incidents::sla_rules(client)
-            .await?
-            .into_iter()
-            .map(|(s, l, c, d)| (s, l, c, d.max(1) as u32))
-            .collect(),
-    );
+    let rules = super::incidents::sla_rules(client).await?;
     let places = places(client, 3000).await?;
     let lookup = |code: &str| {
         let c = categories.iter().find(|c| c.code == code)?;

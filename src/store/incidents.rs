@@ -98,18 +98,22 @@ pub async fn categories(client: &Client) -> StoreResult<Vec<Category>> {
         .collect())
 }
 
-/// The deadline rules: (stage, level, category, working days).
-pub async fn sla_rules(client: &Client) -> StoreResult<Vec<(String, String, String, i32)>> {
+/// The deadline rules table (working days per stage × level × category).
+pub async fn sla_rules(client: &Client) -> StoreResult<crate::domain::sla::Rules> {
     let rows = client
         .query(
             "SELECT stage, level, category, working_days FROM sla_rules",
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect())
+    Ok(crate::domain::sla::Rules::new(
+        rows.iter()
+            .map(|r| {
+                let days: i32 = r.get(3);
+                (r.get(0), r.get(1), r.get(2), days.max(1) as u32)
+            })
+            .collect(),
+    ))
 }
 
 /// A new incident, located and with its clock set.

@@ -99,14 +99,25 @@ try {
   assert.ok(fits, 'the 4K layout fits the screen');
   if (shot) await page.screenshot({ path: shot.replace(/\.png$/, '-4k.png') });
   assert.ok(!failed, 'no page errors');
+  // The server stops on SIGTERM even with the wall still connected to its live stream.
+  const stopping = Date.now();
+  server.kill('SIGTERM');
+  const stopped = await Promise.race([
+    new Promise((r) => server.on('exit', () => r(true))),
+    new Promise((r) => setTimeout(() => r(false), 15000)),
+  ]);
+  assert.ok(stopped, 'the server stops on SIGTERM while a wall is connected');
+  console.log(`server stopped ${Date.now() - stopping} ms after SIGTERM with the wall connected`);
   console.log(`wall: ok (new incident shown ${seenAfter} ms after the POST; ${before.n} incidents on the wall; ${requests.length} requests, all local)`);
 } catch (e) {
   console.error(e);
   failed = true;
 } finally {
   if (browser) await browser.close();
-  server.kill('SIGTERM');
-  await new Promise((r) => server.on('exit', r));
+  if (server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.on('exit', r));
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
