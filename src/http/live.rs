@@ -22,6 +22,8 @@ use crate::store::users;
 
 fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
     Event::default()
+        // A dropped wall comes back after a second, not the browser's default three.
+        .retry(Duration::from_secs(1))
         .id(id.to_string())
         .event(kind)
         .data(payload.to_string())
