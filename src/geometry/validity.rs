@@ -93,14 +93,11 @@ struct Segment {
     /// Index of the segment within its ring (after dropping zero-length segments).
     index: usize,
     ring_len: usize,
-    sweep_from: f64,
-    sweep_to: f64,
 }
 
-/// The segments of all rings, each with its extent along the sweep axis.
-fn segments(rings: &[Ring], sweep_y: bool) -> Vec<Segment> {
-    let key = |c: Coord<f64>| if sweep_y { c.y } else { c.x };
-    let mut out = Vec::new();
+/// The segments of all rings, in ring order.
+fn segments(rings: &[Ring]) -> Vec<Segment> {
+    let mut out = Vec::with_capacity(rings.iter().map(Vec::len).sum());
     for (r, ring) in rings.iter().enumerate() {
         let start = out.len();
         for w in ring.windows(2) {
@@ -111,8 +108,6 @@ fn segments(rings: &[Ring], sweep_y: bool) -> Vec<Segment> {
                     ring: r,
                     index: out.len() - start,
                     ring_len: 0,
-                    sweep_from: key(w[0]).min(key(w[1])),
-                    sweep_to: key(w[0]).max(key(w[1])),
                 });
             }
         }
@@ -122,6 +117,22 @@ fn segments(rings: &[Ring], sweep_y: bool) -> Vec<Segment> {
         }
     }
     out
+}
+
+/// A finite f64 as a u64 with the same order, so sort keys compare as integers.
+fn ordered_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// The smaller and the larger of two finite numbers (no NaN handling: coordinates are checked
+/// finite before the sweep).
+fn span(p: f64, q: f64) -> (f64, f64) {
+    if p < q { (p, q) } else { (q, p) }
 }
 
 /// A segment in the sweep's active list, kept small so the scan stays in cache.
@@ -134,39 +145,103 @@ struct Active {
     segment: u32,
 }
 
-/// Sweep along the longer side of the bounding box: a coastline running north–south crosses a
-/// horizontal line far less often than a vertical one, which keeps the active list short.
+/// Below this many segments, testing every pair with a box check is cheaper than sorting for a
+/// sweep (the median cell of a coverage has about 16).
+const ALL_PAIRS_MAX: usize = 96;
+
+/// Finds the first forbidden meeting of two segments of `rings`, if any.
 fn check_crossings(rings: &[Ring]) -> Result<(), Invalid> {
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for c in rings.iter().flatten() {
-        (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y));
+    let segs = segments(rings);
+    if segs.len() <= ALL_PAIRS_MAX {
+        crossings_by_pairs(&segs)
+    } else {
+        crossings_by_sweep(&segs)
     }
-    let sweep_y = y1 - y0 > x1 - x0;
-    let across = |c: Coord<f64>| if sweep_y { c.x } else { c.y };
-    let mut segs = segments(rings, sweep_y);
-    segs.sort_unstable_by(|p, q| p.sweep_from.total_cmp(&q.sweep_from));
-    let mut active: Vec<Active> = Vec::new();
-    // Points where two different rings touch; a pair of rings may touch at one point only.
+}
+
+/// Every pair of segments whose boxes meet, judged. The boxes are compared without
+/// short-circuits, so the inner loop runs branch-free until a pair meets.
+fn crossings_by_pairs(segs: &[Segment]) -> Result<(), Invalid> {
+    let boxes: Vec<[f64; 4]> = segs
+        .iter()
+        .map(|s| extent(s.a.x, s.b.x, s.a.y, s.b.y))
+        .collect();
     let mut touches: Vec<(usize, usize, Coord<f64>)> = Vec::new();
-    for (i, s) in segs.iter().enumerate() {
-        active.retain(|t| t.end >= s.sweep_from);
-        let (lo, hi) = (across(s.a).min(across(s.b)), across(s.a).max(across(s.b)));
-        for t in &active {
-            if lo > t.hi || t.lo > hi {
-                continue;
-            }
-            if let Some(problem) = judge(s, &segs[t.segment as usize], &mut touches) {
+    for (i, &[x0, x1, y0, y1]) in boxes.iter().enumerate() {
+        for (k, &[u0, u1, v0, v1]) in boxes[i + 1..].iter().enumerate() {
+            if (x0 <= u1) & (u0 <= x1) & (y0 <= v1) & (v0 <= y1)
+                && let Some(problem) = judge(&segs[i + 1 + k], &segs[i], &mut touches)
+            {
                 return Err(problem);
             }
         }
+    }
+    Ok(())
+}
+
+/// Sweep along the longer side of the bounding box: a coastline running north–south crosses a
+/// horizontal line far less often than a vertical one, which keeps the active list short.
+/// Segments are visited in order of their start along the sweep (sorted as compact integer keys,
+/// not as whole segments); segments that ended are dropped from the active list in the same pass
+/// that tests the others.
+fn crossings_by_sweep(segs: &[Segment]) -> Result<(), Invalid> {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for c in segs.iter().map(|s| s.a) {
+        (x0, y0, x1, y1) = (x0.min(c.x), y0.min(c.y), x1.max(c.x), y1.max(c.y));
+    }
+    // (along, across) extents of each segment.
+    let extents: Vec<[f64; 4]> = if y1 - y0 > x1 - x0 {
+        segs.iter()
+            .map(|s| extent(s.a.y, s.b.y, s.a.x, s.b.x))
+            .collect()
+    } else {
+        segs.iter()
+            .map(|s| extent(s.a.x, s.b.x, s.a.y, s.b.y))
+            .collect()
+    };
+    let mut order: Vec<(u64, u32)> = extents
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (ordered_bits(e[0]), i as u32))
+        .collect();
+    order.sort_unstable();
+    let mut active: Vec<Active> = Vec::with_capacity(64);
+    // Points where two different rings touch; a pair of rings may touch at one point only.
+    let mut touches: Vec<(usize, usize, Coord<f64>)> = Vec::new();
+    for &(_, i) in &order {
+        let s = &segs[i as usize];
+        let [from, to, lo, hi] = extents[i as usize];
+        let mut kept = 0;
+        for k in 0..active.len() {
+            let t = &active[k];
+            if t.end < from {
+                continue;
+            }
+            if lo <= t.hi
+                && t.lo <= hi
+                && let Some(problem) = judge(s, &segs[t.segment as usize], &mut touches)
+            {
+                return Err(problem);
+            }
+            active.swap(kept, k);
+            kept += 1;
+        }
+        active.truncate(kept);
         active.push(Active {
-            end: s.sweep_to,
+            end: to,
             lo,
             hi,
-            segment: i as u32,
+            segment: i,
         });
     }
     Ok(())
+}
+
+/// `[from, to, lo, hi]`: a segment's extent along the sweep (`p`, `q`) and across it (`u`, `v`).
+fn extent(p: f64, q: f64, u: f64, v: f64) -> [f64; 4] {
+    let (from, to) = span(p, q);
+    let (lo, hi) = span(u, v);
+    [from, to, lo, hi]
 }
 
 /// Decides whether two segments meet in a way the rules forbid.
@@ -266,6 +341,63 @@ fn intersection(s: &Segment, t: &Segment) -> Coord<f64> {
     }
     let u = ((t.a.x - s.a.x) * (t.b.y - t.a.y) - (t.a.y - s.a.y) * (t.b.x - t.a.x)) / d;
     s.a + (s.b - s.a) * u
+}
+
+/// Boxes of the regions where `polygons` (shells counter-clockwise, holes clockwise, as the
+/// coverage check orients them) wind negatively: the inverted lobe of a bow tie, a hole outside its
+/// shell, two holes over each other. Why it matters: in a coverage whose edges all pair, the
+/// children's winding numbers add up to the parent's, so siblings can overlap (or reach outside
+/// the parent) unseen only where some invalid cell winds negatively — these boxes are the only
+/// places an invalid cell can hide a defect. Found with i_overlay's `Negative` fill rule, which
+/// works on a grid about 1e-9 of the cell's extent: a lobe thinner than that is not seen.
+///
+/// ```
+/// use geo_types::coord;
+/// use gridmap::geometry::validity::negative_winding_boxes;
+/// // A bow tie: the right lobe runs clockwise.
+/// let bow = vec![coord! {x: 0., y: 0.}, coord! {x: 2., y: 2.}, coord! {x: 2., y: 0.},
+///                coord! {x: 0., y: 2.}, coord! {x: 0., y: 0.}];
+/// let boxes = negative_winding_boxes(&[vec![bow]]);
+/// assert_eq!(boxes.len(), 1);
+/// assert!(boxes[0][0] >= 1.0 - 1e-9 && boxes[0][2] <= 2.0 + 1e-9);
+/// ```
+pub fn negative_winding_boxes(polygons: &[Vec<Ring>]) -> Vec<[f64; 4]> {
+    use geo::algorithm::bool_ops::{BooleanOps, FillRule, OpType};
+    use geo::{Area, BoundingRect};
+    use geo_types::{LineString, MultiPolygon, Polygon};
+    let shape = MultiPolygon(
+        polygons
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                Polygon::new(
+                    LineString(p[0].clone()),
+                    p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                )
+            })
+            .collect(),
+    );
+    let nothing = MultiPolygon::<f64>(vec![]);
+    // i_overlay may panic on pathological input: then the whole cell is the box to look at.
+    let negative = std::panic::catch_unwind(|| {
+        shape.boolean_op_with_fill_rule(&nothing, OpType::Union, FillRule::Negative)
+    });
+    let whole = || {
+        shape
+            .bounding_rect()
+            .map(|r| vec![[r.min().x, r.min().y, r.max().x, r.max().y]])
+            .unwrap_or_default()
+    };
+    match negative {
+        Ok(found) => found
+            .0
+            .iter()
+            .filter(|p| p.unsigned_area() > 0.0)
+            .filter_map(|p| p.bounding_rect())
+            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+            .collect(),
+        Err(_) => whole(),
+    }
 }
 
 /// Crossing-number point-in-ring test; points on the ring count as neither (callers avoid them).
@@ -408,5 +540,78 @@ mod tests {
             check_polygon(&[ring(&SQUARE), hole], true),
             Err(Invalid::SelfIntersection { .. })
         ));
+    }
+
+    #[test]
+    fn only_inverted_parts_wind_negatively() {
+        // A valid square, and one with a zero-area spike: nothing negative.
+        assert!(negative_winding_boxes(&[vec![ring(&SQUARE)]]).is_empty());
+        let spike = ring(&[
+            (0., 0.),
+            (4., 0.),
+            (6., 0.),
+            (4., 0.),
+            (4., 4.),
+            (0., 4.),
+            (0., 0.),
+        ]);
+        assert!(negative_winding_boxes(&[vec![spike]]).is_empty());
+        // A bow tie: the lobe drawn clockwise, and only it.
+        let bow = ring(&[(0., 0.), (2., 2.), (2., 0.), (0., 2.), (0., 0.)]);
+        let boxes = negative_winding_boxes(&[vec![bow]]);
+        assert_eq!(boxes.len(), 1);
+        let [x0, y0, x1, y1] = boxes[0];
+        assert!(
+            (x0 - 1.0).abs() < 1e-6 && (x1 - 2.0).abs() < 1e-6,
+            "{boxes:?}"
+        );
+        assert!(y0.abs() < 1e-6 && (y1 - 2.0).abs() < 1e-6, "{boxes:?}");
+        // A hole (clockwise) outside its shell.
+        let outside = ring(&[(5., 5.), (5., 6.), (6., 6.), (6., 5.), (5., 5.)]);
+        let boxes = negative_winding_boxes(&[vec![ring(&SQUARE), outside]]);
+        assert_eq!(boxes.len(), 1);
+        assert!((boxes[0][0] - 5.0).abs() < 1e-6 && (boxes[0][3] - 6.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_all_pairs_check_and_the_sweep_agree_on_random_rings() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (mut valid, mut invalid) = (0, 0);
+        for round in 0..3000 {
+            // A star-shaped ring (valid) with, in some rounds, points pulled across (invalid),
+            // and sometimes a hole: both checks must reach the same verdict.
+            let n = rng.random_range(3..40);
+            let jitter = if round % 3 == 0 { 1.6 } else { 0.3 };
+            let mut shell: Ring = (0..n)
+                .map(|k| {
+                    let angle = std::f64::consts::TAU * k as f64 / n as f64;
+                    let r = 1.0 + rng.random_range(-jitter..jitter);
+                    Coord {
+                        x: (r * angle.cos() * 64.0).round() / 64.0,
+                        y: (r * angle.sin() * 64.0).round() / 64.0,
+                    }
+                })
+                .collect();
+            shell.push(shell[0]);
+            let mut rings = vec![shell];
+            if round % 4 == 1 {
+                rings.push(ring(&[
+                    (-0.25, -0.25),
+                    (-0.25, 0.25),
+                    (0.25, 0.25),
+                    (0.25, -0.25),
+                    (-0.25, -0.25),
+                ]));
+            }
+            let segs = segments(&rings);
+            let pairs = crossings_by_pairs(&segs).is_ok();
+            assert_eq!(pairs, crossings_by_sweep(&segs).is_ok(), "{rings:?}");
+            if pairs { valid += 1 } else { invalid += 1 }
+        }
+        assert!(
+            valid > 500 && invalid > 500,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 }

@@ -65,6 +65,19 @@ fn us_counties_inside_states_show_their_known_defects() {
     };
     assert!(has("06077", "06085"), "{overlaps:?}");
     assert!(has("22073", "22083"), "{overlaps:?}");
+    // Only those two: GEOS (shapely make_valid, then intersection) finds no other pair of valid
+    // counties overlapping, and 51620/51093, two invalid counties, only touching along a line.
+    assert_eq!(overlaps.len(), 2, "{overlaps:?}");
+    assert!(!has("51620", "51093"), "{overlaps:?}");
+    let ca = overlaps
+        .iter()
+        .find(|(c, _)| c.contains(&"06077".to_string()))
+        .unwrap()
+        .1;
+    assert!(
+        (ca / 2_610.45 - 1.0).abs() < 0.01,
+        "GEOS says 2,610.45 m², we say {ca}"
+    );
     let la = overlaps
         .iter()
         .find(|(c, _)| c.contains(&"22073".to_string()))

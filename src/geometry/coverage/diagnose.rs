@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use geo::algorithm::bool_ops::{FillRule, OpType};
 use geo::orient::{Direction, Orient};
 use geo::{Area, BooleanOps, BoundingRect, GeodesicArea, Intersects, Length};
 use geo::{Geodesic, unary_union};
@@ -21,22 +22,52 @@ use crate::geometry::clip::clip_to_box;
 /// Below this, a polygon from the boolean ops is numerical noise, not a finding (1 mm²).
 const MIN_AREA_M2: f64 = 1e-6;
 
-/// A connected bunch of leftover edges in one group.
+/// A connected bunch of leftover edges in one group, or a hotspot (see [`hotspots`]).
 struct Cluster {
     group: u32,
     edges: Vec<Edge>,
     bbox: [f64; 4],
+    /// Whether every cell around may be at fault, not only the owners of `edges`: true at a
+    /// hotspot, where cells whose edges all pair can still overlap or reach outside.
+    everyone: bool,
+}
+
+/// A box of one group to diagnose although no leftover edge lies there.
+pub(crate) type Hotspot = (u32, [f64; 4]);
+
+/// Where the children of the groups `which` wind negatively (invalid cells only), optionally only
+/// those touching `within`: the places where pairing alone proves nothing (see `super`).
+pub(crate) fn hotspots(
+    prepared: &[Prepared],
+    groups: &[Group],
+    which: impl IntoIterator<Item = u32>,
+    within: Option<[f64; 4]>,
+) -> Vec<Hotspot> {
+    let touches =
+        |b: &[f64; 4], c: &[f64; 4]| b[0] <= c[2] && c[0] <= b[2] && b[1] <= c[3] && c[1] <= b[3];
+    let mut out = Vec::new();
+    for g in which {
+        for &c in &groups[g as usize].children {
+            for b in &prepared[c].negative {
+                if within.is_none_or(|w| touches(b, &w)) {
+                    out.push((g, *b));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn diagnose(
     prepared: &[Prepared],
     groups: &[Group],
     leftover: Vec<Edge>,
+    hotspots: Vec<Hotspot>,
     options: &Options,
     violations: &mut Vec<Violation>,
 ) {
     // Clusters are examined independently, in parallel; results keep the clusters' order.
-    let found: Vec<Vec<Violation>> = clusters(leftover)
+    let found: Vec<Vec<Violation>> = clusters(leftover, hotspots)
         .par_iter()
         .map(|cluster| {
             let group = &groups[cluster.group as usize];
@@ -57,8 +88,8 @@ pub(crate) fn diagnose(
     violations.extend(found.into_iter().flatten());
 }
 
-/// Union-find over shared endpoints, then merging of clusters whose boxes touch.
-fn clusters(leftover: Vec<Edge>) -> Vec<Cluster> {
+/// Union-find over shared endpoints, then merging of clusters (and hotspots) whose boxes touch.
+fn clusters(leftover: Vec<Edge>, hotspots: Vec<Hotspot>) -> Vec<Cluster> {
     let n = leftover.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -102,9 +133,16 @@ fn clusters(leftover: Vec<Edge>) -> Vec<Cluster> {
                 group: edges[0].group,
                 edges,
                 bbox,
+                everyone: false,
             }
         })
         .collect();
+    clusters.extend(hotspots.into_iter().map(|(group, bbox)| Cluster {
+        group,
+        edges: Vec::new(),
+        bbox,
+        everyone: true,
+    }));
     // Crossing edges need not share endpoints: merge clusters of one group whose boxes overlap.
     clusters.sort_by(|a, b| a.group.cmp(&b.group).then(a.bbox[0].total_cmp(&b.bbox[0])));
     let mut merged: Vec<Cluster> = Vec::new();
@@ -125,6 +163,7 @@ fn clusters(leftover: Vec<Edge>) -> Vec<Cluster> {
                     m.bbox[3].max(c.bbox[3]),
                 ];
                 m.edges.extend(c.edges);
+                m.everyone |= c.everyone;
             }
             None => merged.push(c),
         }
@@ -216,7 +255,7 @@ fn examine(
         }
     };
     let clipped = |shape: MultiPolygon<f64>| shape.intersection(&clip_polygon).0;
-    let owners: BTreeSet<usize> = cluster
+    let mut owners: BTreeSet<usize> = cluster
         .edges
         .iter()
         .filter(|e| !e.from_parent)
@@ -244,7 +283,11 @@ fn examine(
                 .map(|g| (c, g)),
         })
         .collect();
-    let involved_invalid = local.iter().any(|(c, _)| !prepared[*c].valid);
+    // A hotspot lies on an invalid cell by construction, even if its stand-in failed.
+    let involved_invalid = cluster.everyone || local.iter().any(|(c, _)| !prepared[*c].valid);
+    if cluster.everyone {
+        owners.extend(local.iter().map(|(c, _)| *c));
+    }
 
     let mut areas: Vec<(Kind, Vec<String>, Polygon<f64>)> = Vec::new();
     for (i, (a, shape_a)) in local.iter().enumerate() {
@@ -373,6 +416,7 @@ fn examine(
         group: cluster.group,
         edges: cluster_edges,
         bbox: cluster.bbox,
+        everyone: cluster.everyone,
     };
     // Leftovers around an invalid cell are explained by its own finding: its repaired stand-in
     // never matches its neighbours vertex for vertex, so only substantial areas are findings.
@@ -395,9 +439,15 @@ fn examine(
     found
 }
 
-/// A valid stand-in for an invalid cell, for drawing findings only.
+/// A valid stand-in for an invalid cell, for drawing findings only: where its rings (shells
+/// counter-clockwise) wind positively. Not `unary_union`, which picks the fill rule from the first
+/// ring's orientation — after clipping that ring may be an inverted lobe.
 fn repaired(raw: MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
-    catch_unwind(AssertUnwindSafe(|| unary_union(std::iter::once(&raw)))).ok()
+    let nothing = MultiPolygon::<f64>(vec![]);
+    catch_unwind(AssertUnwindSafe(|| {
+        raw.boolean_op_with_fill_rule(&nothing, OpType::Union, FillRule::Positive)
+    }))
+    .ok()
 }
 
 fn mismatch(

@@ -35,34 +35,174 @@ pub(crate) fn point_key(c: Coord<f64>) -> PointKey {
 }
 
 /// All directed edges of every group (children as drawn, the parent reversed) → those that found
-/// no twin. Groups are paired one at a time so the hash map stays small and cache-resident.
+/// no twin. Groups are paired one at a time so the hash map stays small and cache-resident; edges
+/// go straight from the rings into the map (the map's key holds their coordinates), and only the
+/// few that do not pair are built as [`Edge`]s.
 pub(crate) fn pair_edges(prepared: &[Prepared], groups: &[Group]) -> Vec<Edge> {
     // Groups are independent: paired in parallel, each thread reusing its buffers.
     let per_group: Vec<Vec<Edge>> = groups
         .par_iter()
         .enumerate()
         .map_init(
-            || (Vec::new(), FxHashMap::default()),
-            |(edges, map), (g, group)| {
-                edges.clear();
-                // An invalid child's own edges could pair with its neighbours' around an overlap
-                // they hide; leaving them out makes its whole neighbourhood a cluster for `diagnose`.
-                for &c in group.children.iter().filter(|&&c| prepared[c].valid) {
-                    push_rings(edges, prepared, g as u32, c, false);
-                }
-                if let Some(p) = group.parent {
-                    push_rings(edges, prepared, g as u32, p, true);
-                }
-                let mut leftover = Vec::new();
-                unmatched_into(edges, map, &mut leftover);
-                leftover
-            },
+            || (Vec::new(), PairingMap::default()),
+            |(scratch, map), (g, group)| pair_group(prepared, g as u32, group, scratch, map),
         )
         .collect();
     per_group.concat()
 }
 
-fn push_rings(
+/// Calls `f(a, b, owner)` for every directed edge the group's cells contribute.
+fn each_edge(prepared: &[Prepared], g: u32, group: &Group, scratch: &mut Vec<Edge>, f: EdgeSink) {
+    // Invalid children pair too: where one could hide its neighbours' overlap (it winds
+    // negatively there), `diagnose::hotspots` sends the diagnosis to look.
+    for &c in &group.children {
+        let cell = &prepared[c];
+        if cell.valid {
+            for ring in cell.rings.iter().flatten().flatten() {
+                for w in ring.windows(2).filter(|w| w[0] != w[1]) {
+                    f(w[0], w[1], c as u32);
+                }
+            }
+        } else {
+            scratch.clear();
+            push_rings(scratch, prepared, g, c, false);
+            for e in scratch.iter() {
+                f(e.a, e.b, c as u32);
+            }
+        }
+    }
+    if let Some(p) = group.parent {
+        for ring in prepared[p].rings.iter().flatten().flatten() {
+            for w in ring.windows(2).filter(|w| w[0] != w[1]) {
+                f(w[1], w[0], p as u32);
+            }
+        }
+    }
+}
+
+/// The pairing map's entry for one undirected edge: the cell that drew it each way, or one of
+/// the two markers below.
+#[derive(Clone, Copy)]
+pub(crate) struct Owners {
+    forward: u32,
+    backward: u32,
+}
+
+/// No cell drew the edge this way.
+const NONE: u32 = u32::MAX;
+/// More than one cell drew it this way: two cells on one side.
+const REPEATED: u32 = u32::MAX - 1;
+
+/// Scratch space for pairing, reused between groups: undirected edge → its owners.
+pub(crate) type PairingMap = FxHashMap<(PointKey, PointKey), Owners>;
+
+/// An edge given by its owner, and what it contributes to the pairing of its group.
+type EdgeSink<'a> = &'a mut dyn FnMut(Coord<f64>, Coord<f64>, u32);
+
+/// The edges of one group (listed by `each`, which may be called twice) that do not meet exactly
+/// one reversed twin from another owner, in a fixed order. One map entry per undirected edge,
+/// with both directions in it, keeps this to one lookup per edge; the coordinates of the few
+/// unpaired edges come back out of the map's keys.
+fn unpaired(
+    group: u32,
+    parent: Option<u32>,
+    size_hint: usize,
+    map: &mut PairingMap,
+    mut each: impl FnMut(EdgeSink),
+) -> Vec<Edge> {
+    let undirected = |a: Coord<f64>, b: Coord<f64>| {
+        let (a, b) = (point_key(a), point_key(b));
+        if a <= b {
+            ((a, b), true)
+        } else {
+            ((b, a), false)
+        }
+    };
+    map.clear();
+    map.reserve(size_hint / 2 + 1);
+    each(&mut |a, b, owner| {
+        let (key, forward) = undirected(a, b);
+        let owners = map.entry(key).or_insert(Owners {
+            forward: NONE,
+            backward: NONE,
+        });
+        let side = if forward {
+            &mut owners.forward
+        } else {
+            &mut owners.backward
+        };
+        *side = if *side == NONE { owner } else { REPEATED };
+    });
+    let coord = |k: PointKey| Coord {
+        x: f64::from_bits(k.0),
+        y: f64::from_bits(k.1),
+    };
+    let edge = |owner: u32, a: PointKey, b: PointKey| Edge {
+        group,
+        owner,
+        from_parent: parent == Some(owner),
+        a: coord(a),
+        b: coord(b),
+    };
+    let single = |x: u32| x != NONE && x != REPEATED;
+    let mut leftover = Vec::new();
+    let mut repeated = false;
+    for (&(lo, hi), &Owners { forward, backward }) in map.iter() {
+        if single(forward) && single(backward) && forward != backward {
+            continue;
+        }
+        repeated |= forward == REPEATED || backward == REPEATED;
+        if single(forward) {
+            leftover.push(edge(forward, lo, hi));
+        }
+        if single(backward) {
+            leftover.push(edge(backward, hi, lo));
+        }
+    }
+    if repeated {
+        // Rare: every edge drawn the same way as another is unpaired; find them all.
+        each(&mut |a, b, owner| {
+            let (key, forward) = undirected(a, b);
+            let owners = map[&key];
+            let side = if forward {
+                owners.forward
+            } else {
+                owners.backward
+            };
+            if side == REPEATED {
+                leftover.push(edge(owner, point_key(a), point_key(b)));
+            }
+        });
+    }
+    // A stable order, whatever the map's.
+    leftover.sort_unstable_by_key(|e| (e.owner, point_key(e.a), point_key(e.b)));
+    leftover
+}
+
+fn pair_group(
+    prepared: &[Prepared],
+    g: u32,
+    group: &Group,
+    scratch: &mut Vec<Edge>,
+    map: &mut PairingMap,
+) -> Vec<Edge> {
+    let size: usize = group
+        .children
+        .iter()
+        .chain(&group.parent)
+        .flat_map(|&c| prepared[c].rings.iter().flatten().flatten())
+        .map(Vec::len)
+        .sum();
+    let parent = group.parent.map(|p| p as u32);
+    unpaired(g, parent, size, map, |sink| {
+        each_edge(prepared, g, group, scratch, sink)
+    })
+}
+
+/// Appends the directed edges `cell` contributes to `group`: as drawn for a child, reversed for
+/// the parent. An invalid child's back-and-forth edges (a spike, a ring collapsed to a line)
+/// enclose nothing and cancel out, so they are dropped rather than left unpaired.
+pub(crate) fn push_rings(
     edges: &mut Vec<Edge>,
     prepared: &[Prepared],
     group: u32,
@@ -72,6 +212,7 @@ fn push_rings(
     let Some(rings) = &prepared[cell].rings else {
         return;
     };
+    let start = edges.len();
     for ring in rings.iter().flatten() {
         for w in ring.windows(2).filter(|w| w[0] != w[1]) {
             let (a, b) = if reverse { (w[1], w[0]) } else { (w[0], w[1]) };
@@ -84,34 +225,43 @@ fn push_rings(
             });
         }
     }
+    if !reverse && !prepared[cell].valid {
+        cancel_back_and_forth(edges, start);
+    }
 }
 
-/// Marker in the pairing map for a directed edge met more than once.
-const REPEATED: u32 = u32::MAX;
-
-/// Appends to `out` the edges of `edges` (one group) that do not meet exactly one reversed twin
-/// from another owner. `map` is scratch space, reused between groups.
-fn unmatched_into(
-    edges: &[Edge],
-    map: &mut FxHashMap<(PointKey, PointKey), u32>,
-    out: &mut Vec<Edge>,
-) {
-    map.clear();
-    map.reserve(edges.len());
-    for (i, e) in edges.iter().enumerate() {
-        map.entry((point_key(e.a), point_key(e.b)))
-            .and_modify(|v| *v = REPEATED) // the same directed edge twice: two cells on one side
-            .or_insert(i as u32);
-    }
-    for e in edges {
-        let own = map.get(&(point_key(e.a), point_key(e.b))).copied();
-        let twin = map.get(&(point_key(e.b), point_key(e.a))).copied();
-        let paired = own != Some(REPEATED)
-            && twin.is_some_and(|t| t != REPEATED && edges[t as usize].owner != e.owner);
-        if !paired {
-            out.push(*e);
+/// Removes from `edges[start..]` every pair a→b, b→a (one cell's own edges).
+fn cancel_back_and_forth(edges: &mut Vec<Edge>, start: usize) {
+    let undirected = |e: &Edge| {
+        let (a, b) = (point_key(e.a), point_key(e.b));
+        if a <= b { (a, b, true) } else { (b, a, false) }
+    };
+    let own = &mut edges[start..];
+    own.sort_by_key(|e| {
+        let (a, b, _) = undirected(e);
+        (a, b)
+    });
+    let mut keep = vec![true; own.len()];
+    let mut at = 0;
+    for run in own.chunk_by(|x, y| {
+        let (xa, xb, _) = undirected(x);
+        let (ya, yb, _) = undirected(y);
+        (xa, xb) == (ya, yb)
+    }) {
+        let range = at..at + run.len();
+        at = range.end;
+        let forward = range.clone().filter(|&i| undirected(&own[i]).2);
+        let backward = range.filter(|&i| !undirected(&own[i]).2);
+        for (f, b) in forward.zip(backward) {
+            keep[f] = false;
+            keep[b] = false;
         }
     }
+    let mut k = 0;
+    edges.retain(|_| {
+        k += 1;
+        k <= start || keep[k - 1 - start]
+    });
 }
 
 /// The edges of `edges` that do not meet exactly one reversed twin from another owner.
@@ -119,9 +269,20 @@ pub fn unmatched(edges: Vec<Edge>) -> Vec<Edge> {
     let mut by_group: Vec<Edge> = edges;
     by_group.sort_by_key(|e| e.group);
     let mut out = Vec::new();
-    let mut map = FxHashMap::default();
+    let mut map = PairingMap::default();
     for chunk in by_group.chunk_by(|x, y| x.group == y.group) {
-        unmatched_into(chunk, &mut map, &mut out);
+        let parent = chunk.iter().find(|e| e.from_parent).map(|e| e.owner);
+        out.extend(unpaired(
+            chunk[0].group,
+            parent,
+            chunk.len(),
+            &mut map,
+            |sink| {
+                for e in chunk {
+                    sink(e.a, e.b, e.owner);
+                }
+            },
+        ));
     }
     out
 }

@@ -1,7 +1,7 @@
 //! The tree around the geometry: unique codes, codes that fit their level and parent, parents that
 //! exist, levels one below the parent's.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::report::{Kind, Violation};
 use super::{CodeRules, CoverageCell, Options};
@@ -19,7 +19,8 @@ pub(crate) fn check(
     options: &Options,
     violations: &mut Vec<Violation>,
 ) -> Links {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(all.len());
+    let mut index: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(all.len(), Default::default());
     let mut duplicate = vec![false; all.len()];
     for (i, cell) in all.iter().enumerate() {
         if let Some(&first) = index.get(cell.code.as_str()) {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::FxHashMap;
 
-use super::edges::{Edge, Group, PointKey, point_key, split_t_junctions};
+use super::edges::{Edge, Group, PointKey, point_key, push_rings, split_t_junctions};
 use super::{CoverageCell, Options, Prepared, Report, Violation, diagnose, hierarchy, prepare};
 
 type EdgeKey = (u32, PointKey, PointKey);
@@ -88,33 +88,12 @@ impl Validator {
 
     /// The directed edges cell `i` contributes: as a child (as drawn) and as a parent (reversed).
     fn edges_of(&self, i: usize) -> Vec<Edge> {
-        let p = &self.prepared[i];
-        let Some(rings) = &p.rings else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        let mut push = |group: u32, reverse: bool| {
-            for ring in rings.iter().flatten() {
-                for w in ring.windows(2).filter(|w| w[0] != w[1]) {
-                    let (a, b) = if reverse { (w[1], w[0]) } else { (w[0], w[1]) };
-                    out.push(Edge {
-                        group,
-                        owner: i as u32,
-                        from_parent: reverse,
-                        a,
-                        b,
-                    });
-                }
-            }
-        };
-        // Invalid children stay out of pairing, as in the full check.
-        if let Some(g) = self.child_of[i]
-            && p.valid
-        {
-            push(g, false);
+        if let Some(g) = self.child_of[i] {
+            push_rings(&mut out, &self.prepared, g, i, false);
         }
         for &g in &self.parent_of[i] {
-            push(g, true);
+            push_rings(&mut out, &self.prepared, g, i, true);
         }
         out
     }
@@ -206,10 +185,17 @@ impl Validator {
             }
         }
         let leftover = split_t_junctions(leftover);
+        let hotspots = diagnose::hotspots(
+            &self.prepared,
+            &self.groups,
+            touched_groups.iter().copied(),
+            Some(area),
+        );
         diagnose::diagnose(
             &self.prepared,
             &self.groups,
             leftover,
+            hotspots,
             &self.options,
             &mut violations,
         );

@@ -6,6 +6,13 @@
 //! reversed twin from a sibling or the parent's ring), `edges::split_t_junctions` (a long edge
 //! against several shorter ones is fine), and `diagnose` (local boolean ops only around the few
 //! edges left over, to say *what* is wrong and *where*). Pure: no I/O. Input is never changed.
+//!
+//! Why pairing proves the rule: when every directed edge meets its reversed twin, the children's
+//! boundaries add up to the parent's, so at every point their winding numbers add up to the
+//! parent's (1 inside, 0 outside). A valid cell winds 0 or 1, so valid siblings whose edges all
+//! pair can neither overlap, leave a gap, nor reach outside. An invalid cell with closed rings
+//! takes part in pairing too (its zero-area back-and-forth edges cancel out); it can hide a defect
+//! only where it winds negatively, so those boxes are diagnosed as well (`diagnose::hotspots`).
 
 mod diagnose;
 pub mod edges;
@@ -24,7 +31,7 @@ use std::collections::BTreeMap;
 use geo_types::{LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
-use super::validity::{Ring, check_polygon, signed_area};
+use super::validity::{Ring, check_polygon, negative_winding_boxes, signed_area};
 
 /// How codes must relate to their parents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +77,9 @@ pub(crate) struct Prepared {
     pub rings: Option<Vec<Vec<Ring>>>,
     /// Whether the cell is OGC-valid (its geometry is built from `rings` only when needed).
     pub valid: bool,
+    /// For an invalid cell with closed rings: boxes where its rings wind negatively, the only
+    /// places where it can hide an overlap of its neighbours (see `negative_winding_boxes`).
+    pub negative: Vec<[f64; 4]>,
     /// Number of polygons.
     pub parts: usize,
     pub parent: Option<usize>,
@@ -129,7 +139,15 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     let leftovers = edges::pair_edges(&prepared, &groups);
     let leftovers = edges::split_t_junctions(leftovers);
     let leftovers = edges::drop_outlines(leftovers, &prepared, &groups);
-    diagnose::diagnose(&prepared, &groups, leftovers, options, &mut violations);
+    let hotspots = diagnose::hotspots(&prepared, &groups, 0..groups.len() as u32, None);
+    diagnose::diagnose(
+        &prepared,
+        &groups,
+        leftovers,
+        hotspots,
+        options,
+        &mut violations,
+    );
 
     violations.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.cells.cmp(&b.cells)));
     Report::new(violations)
@@ -197,6 +215,10 @@ fn prepare(
             .collect::<Vec<Vec<Ring>>>()
     });
     let valid = problem.is_none() && rings.is_some();
+    let negative = match &rings {
+        Some(rings) if !valid => negative_winding_boxes(rings),
+        _ => Vec::new(),
+    };
     let violation = problem.filter(|_| !duplicate).map(|message| Violation {
         kind: Kind::InvalidGeometry,
         severity: Severity::Error,
@@ -209,6 +231,7 @@ fn prepare(
         code: cell.code.clone(),
         rings,
         valid,
+        negative,
         parts: cell.polygons.len(),
         parent,
         bbox,

@@ -230,6 +230,96 @@ fn an_invalid_cell_is_reported_and_its_neighbours_do_not_panic() {
     assert!(invalid.geometry.is_some(), "the crossing point is shown");
 }
 
+/// Parent, two cells A and B that overlap in the triangle (1,0) (2,½) (1,1), and an invalid cell X
+/// whose ring touches itself at (1,0): a square below the strip, then a clockwise lobe over the
+/// triangle. Every directed edge meets its reversed twin; only X's negative winding shows where.
+fn overlap_hidden_under_an_inverted_lobe() -> Vec<CoverageCell> {
+    let parent: &[(f64, f64)] = &[
+        (0., 0.),
+        (1., 0.),
+        (1., -1.),
+        (2., -1.),
+        (2., 0.),
+        (3., 0.),
+        (3., 1.),
+        (1., 1.),
+        (0., 1.),
+        (0., 0.),
+    ];
+    let a: &[(f64, f64)] = &[(0., 0.), (1., 0.), (2., 0.5), (1., 1.), (0., 1.), (0., 0.)];
+    let b: &[(f64, f64)] = &[(1., 0.), (2., 0.), (3., 0.), (3., 1.), (1., 1.), (1., 0.)];
+    let x: &[(f64, f64)] = &[
+        (1., 0.),
+        (1., -1.),
+        (2., -1.),
+        (2., 0.),
+        (1., 0.),
+        (1., 1.),
+        (2., 0.5),
+        (1., 0.),
+    ];
+    vec![
+        cell(PARENT, &[parent]),
+        cell(&grid(1), &[a]),
+        cell(&grid(2), &[b]),
+        cell(&grid(3), &[x]),
+    ]
+}
+
+#[test]
+fn an_overlap_hidden_under_an_invalid_cells_inverted_lobe_is_found() {
+    let cells = overlap_hidden_under_an_inverted_lobe();
+    let report = run(&cells);
+    assert_eq!(
+        kinds(&report),
+        [Kind::InvalidGeometry, Kind::Overlap],
+        "{}",
+        report.summary(10)
+    );
+    assert_eq!(report.violations[0].cells, [grid(3)]);
+    let overlap = &report.violations[1];
+    assert_eq!(overlap.cells, [grid(1), grid(2)]);
+    // Half a square of 0.01°: about 0.5 · 1,113 m · cos(27.7°) · 1,106 m.
+    let expected = 0.5 * (U * 111_320.0 * Y.to_radians().cos()) * (U * 110_574.0);
+    let area = overlap.area_m2.unwrap();
+    assert!((area / expected - 1.0).abs() < 0.01, "{area} vs {expected}");
+    // The editor's incremental check finds it too, after touching any of the three.
+    for victim in 1..4 {
+        let (mut validator, full) = incremental::Validator::new(&cells, &[], Options::default());
+        assert_eq!(full.count(Kind::Overlap), 1);
+        let local = validator.replace(&cells[victim]).unwrap();
+        assert_eq!(local.count(Kind::Overlap), 1, "{}", local.summary(10));
+    }
+}
+
+#[test]
+fn an_invalid_cell_that_encloses_nothing_twice_hides_nothing() {
+    // X folds back on itself (a spike into its own interior), so it is invalid, but it winds only
+    // 0 or 1: no overlap, no gap, no mismatch — only its own finding.
+    let spike: &[(f64, f64)] = &[
+        (1., 0.),
+        (2., 0.),
+        (2., 1.),
+        (1.5, 1.),
+        (1.5, 0.5),
+        (1.5, 1.),
+        (1., 1.),
+        (1., 0.),
+    ];
+    let cells = [
+        rect(PARENT, 0., 0., 2., 1.),
+        rect(&grid(1), 0., 0., 1., 1.),
+        cell(&grid(2), &[spike]),
+    ];
+    let report = run(&cells);
+    assert_eq!(
+        kinds(&report),
+        [Kind::InvalidGeometry],
+        "{}",
+        report.summary(10)
+    );
+}
+
 #[test]
 fn codes_parents_and_levels_are_checked() {
     let cells = [
