@@ -361,7 +361,7 @@ fn intersection(s: &Segment, t: &Segment) -> Coord<f64> {
 /// assert_eq!(boxes.len(), 1);
 /// assert!(boxes[0][0] >= 1.0 - 1e-9 && boxes[0][2] <= 2.0 + 1e-9);
 /// ```
-pub fn negative_winding_boxes(polygons: &[Vec<Ring>]) -> Vec<[f64; 4]> {
+pub fn negative_winding_boxes<R: AsRef<[Coord<f64>]>>(polygons: &[Vec<R>]) -> Vec<[f64; 4]> {
     use geo::algorithm::bool_ops::{BooleanOps, FillRule, OpType};
     use geo::{Area, BoundingRect};
     use geo_types::{LineString, MultiPolygon, Polygon};
@@ -371,8 +371,11 @@ pub fn negative_winding_boxes(polygons: &[Vec<Ring>]) -> Vec<[f64; 4]> {
             .filter(|p| !p.is_empty())
             .map(|p| {
                 Polygon::new(
-                    LineString(p[0].clone()),
-                    p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                    LineString(p[0].as_ref().to_vec()),
+                    p[1..]
+                        .iter()
+                        .map(|r| LineString(r.as_ref().to_vec()))
+                        .collect(),
                 )
             })
             .collect(),

@@ -298,13 +298,16 @@ fn examine(
                 continue;
             }
             for polygon in clipped(shape_a.intersection(shape_b)) {
-                let codes = vec![prepared[*a].code.clone(), prepared[*b].code.clone()];
+                let codes = vec![prepared[*a].code.to_string(), prepared[*b].code.to_string()];
                 areas.push((Kind::Overlap, codes, polygon));
             }
         }
     }
     let union = unary_union(local.iter().map(|(_, p)| p));
-    let owner_codes: Vec<String> = owners.iter().map(|&o| prepared[o].code.clone()).collect();
+    let owner_codes: Vec<String> = owners
+        .iter()
+        .map(|&o| prepared[o].code.to_string())
+        .collect();
     let parent_geometry = group
         .parent
         .and_then(|p| prepared[p].geometry().map(|g| (p, cut(&g))));
@@ -313,7 +316,7 @@ fn examine(
             if !involved_invalid {
                 for polygon in clipped(parent.difference(&union)) {
                     let mut cells = owner_codes.clone();
-                    cells.push(prepared[*p].code.clone());
+                    cells.push(prepared[*p].code.to_string());
                     areas.push((Kind::Gap, cells, polygon));
                 }
             }
@@ -321,7 +324,7 @@ fn examine(
                 for polygon in clipped(shape.difference(parent)) {
                     areas.push((
                         Kind::OutsideParent,
-                        vec![prepared[*c].code.clone(), prepared[*p].code.clone()],
+                        vec![prepared[*c].code.to_string(), prepared[*p].code.to_string()],
                         polygon,
                     ));
                 }
@@ -460,7 +463,7 @@ fn mismatch(
     let cells: BTreeSet<String> = cluster
         .edges
         .iter()
-        .map(|e| prepared[e.owner as usize].code.clone())
+        .map(|e| prepared[e.owner as usize].code.to_string())
         .collect();
     let cells: Vec<String> = cells.into_iter().collect();
     let geometry = geometry.unwrap_or_else(|| {

@@ -191,7 +191,7 @@ fn pair_group(
         .iter()
         .chain(&group.parent)
         .flat_map(|&c| prepared[c].rings.iter().flatten().flatten())
-        .map(Vec::len)
+        .map(|ring| ring.len())
         .sum();
     let parent = group.parent.map(|p| p as u32);
     unpaired(g, parent, size, map, |sink| {

@@ -14,7 +14,7 @@ type EdgeKey = (u32, PointKey, PointKey);
 /// A coverage held ready for edits.
 pub struct Validator {
     options: Options,
-    prepared: Vec<Prepared>,
+    prepared: Vec<Prepared<'static>>,
     groups: Vec<Group>,
     /// Group in which each cell is a child, and groups of which it is the parent.
     child_of: Vec<Option<u32>>,
@@ -39,10 +39,14 @@ impl Validator {
         let all: Vec<&CoverageCell> = cells.iter().chain(parents.iter()).collect();
         let mut ignored = Vec::new();
         let links = hierarchy::check(&all, cells.len(), &options, &mut ignored);
-        let prepared: Vec<Prepared> = all
+        let prepared: Vec<Prepared<'static>> = all
             .iter()
             .enumerate()
-            .map(|(i, c)| prepare(c, links.parent[i], &options, links.duplicate[i]).0)
+            .map(|(i, c)| {
+                prepare(c, links.parent[i], &options, links.duplicate[i])
+                    .0
+                    .into_owned()
+            })
             .collect();
         let mut by_parent: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
         for (i, p) in prepared.iter().enumerate() {
@@ -127,7 +131,7 @@ impl Validator {
         }
         let parent = self.prepared[i].parent;
         let (prepared, invalid) = prepare(cell, parent, &self.options, false);
-        self.prepared[i] = prepared;
+        self.prepared[i] = prepared.into_owned();
         let mut violations: Vec<Violation> = invalid.into_iter().collect();
         let new = self.edges_of(i);
         for e in &new {

@@ -26,12 +26,13 @@ pub use edges::Group;
 pub use input::{CoverageCell, InputError, cells_from_geojson};
 pub use report::{Kind, Report, Severity, Violation};
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use geo_types::{LineString, MultiPolygon, Polygon};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use rayon::prelude::*;
 
-use super::validity::{Ring, check_polygon, negative_winding_boxes, signed_area};
+use super::validity::{check_polygon, negative_winding_boxes, signed_area};
 
 /// How codes must relate to their parents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,11 +71,15 @@ impl Default for Options {
     }
 }
 
-/// A cell once read: its valid geometry (if any) and place in the tree.
-pub(crate) struct Prepared {
-    pub code: String,
+/// A ring as the check holds it: borrowed from the input when already oriented, else reversed.
+pub(crate) type OrientedRing<'a> = Cow<'a, [Coord<f64>]>;
+
+/// A cell once read: its valid geometry (if any) and place in the tree. It borrows the input's
+/// rings wherever they are already oriented (nearly always), so reading costs no copy.
+pub(crate) struct Prepared<'a> {
+    pub code: Cow<'a, str>,
     /// Oriented rings (shells CCW, holes CW) of each polygon, when all are closed and ≥ 4 long.
-    pub rings: Option<Vec<Vec<Ring>>>,
+    pub rings: Option<Vec<Vec<OrientedRing<'a>>>>,
     /// Whether the cell is OGC-valid (its geometry is built from `rings` only when needed).
     pub valid: bool,
     /// For an invalid cell with closed rings: boxes where its rings wind negatively, the only
@@ -102,19 +107,19 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     for p in prepared.iter().filter(|p| p.valid && p.parts > 1) {
         violations.push(Violation::warning(
             Kind::Multipart,
-            vec![p.code.clone()],
+            vec![p.code.to_string()],
             format!("cell {} is in {} separate pieces", p.code, p.parts),
         ));
     }
     if let Some(households) = &options.households {
         let (low, high) = options.household_band;
         for p in &prepared[..cells.len()] {
-            if let Some(&n) = households.get(&p.code)
+            if let Some(&n) = households.get(p.code.as_ref())
                 && (n < low || n > high)
             {
                 violations.push(Violation::warning(
                     Kind::SizeBand,
-                    vec![p.code.clone()],
+                    vec![p.code.to_string()],
                     format!(
                         "cell {} has {n} households, outside the band {low}–{high}",
                         p.code
@@ -153,21 +158,28 @@ pub fn validate(cells: &[CoverageCell], parents: &[CoverageCell], options: &Opti
     Report::new(violations)
 }
 
-fn prepare(
-    cell: &CoverageCell,
+fn prepare<'a>(
+    cell: &'a CoverageCell,
     parent: Option<usize>,
     options: &Options,
     duplicate: bool,
-) -> (Prepared, Option<Violation>) {
+) -> (Prepared<'a>, Option<Violation>) {
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for c in cell.polygons.iter().flatten().flatten() {
+        // Plain comparisons: a NaN never wins one, an infinity is kept out.
         if c.x.is_finite() && c.y.is_finite() {
-            bbox = [
-                bbox[0].min(c.x),
-                bbox[1].min(c.y),
-                bbox[2].max(c.x),
-                bbox[3].max(c.y),
-            ];
+            if c.x < bbox[0] {
+                bbox[0] = c.x;
+            }
+            if c.y < bbox[1] {
+                bbox[1] = c.y;
+            }
+            if c.x > bbox[2] {
+                bbox[2] = c.x;
+            }
+            if c.y > bbox[3] {
+                bbox[3] = c.y;
+            }
         }
     }
     let mut problem = None;
@@ -205,14 +217,14 @@ fn prepare(
                         let ccw = signed_area(ring) > 0.0;
                         // Shells counter-clockwise, holes clockwise: the cell lies on each edge's left.
                         if ccw == (k == 0) {
-                            ring.clone()
+                            Cow::Borrowed(ring.as_slice())
                         } else {
-                            ring.iter().rev().copied().collect()
+                            Cow::Owned(ring.iter().rev().copied().collect())
                         }
                     })
                     .collect()
             })
-            .collect::<Vec<Vec<Ring>>>()
+            .collect::<Vec<Vec<OrientedRing>>>()
     });
     let valid = problem.is_none() && rings.is_some();
     let negative = match &rings {
@@ -228,7 +240,7 @@ fn prepare(
         message,
     });
     let prepared = Prepared {
-        code: cell.code.clone(),
+        code: Cow::Borrowed(cell.code.as_str()),
         rings,
         valid,
         negative,
@@ -239,7 +251,30 @@ fn prepare(
     (prepared, violation)
 }
 
-impl Prepared {
+impl Prepared<'_> {
+    /// The same, owning all it holds (for a validator kept across edits).
+    pub fn into_owned(self) -> Prepared<'static> {
+        Prepared {
+            code: Cow::Owned(self.code.into_owned()),
+            rings: self.rings.map(|polygons| {
+                polygons
+                    .into_iter()
+                    .map(|rings| {
+                        rings
+                            .into_iter()
+                            .map(|r| Cow::Owned(r.into_owned()))
+                            .collect()
+                    })
+                    .collect()
+            }),
+            valid: self.valid,
+            negative: self.negative,
+            parts: self.parts,
+            parent: self.parent,
+            bbox: self.bbox,
+        }
+    }
+
     /// The cell as a MultiPolygon, from its oriented rings (whether valid or not).
     pub fn shape(&self) -> Option<MultiPolygon<f64>> {
         let rings = self.rings.as_ref()?;
@@ -248,8 +283,8 @@ impl Prepared {
                 .iter()
                 .map(|p| {
                     Polygon::new(
-                        LineString(p[0].clone()),
-                        p[1..].iter().map(|r| LineString(r.clone())).collect(),
+                        LineString(p[0].to_vec()),
+                        p[1..].iter().map(|r| LineString(r.to_vec())).collect(),
                     )
                 })
                 .collect(),
