@@ -13,4 +13,5 @@ pub mod import;
 pub mod live;
 pub mod poster;
 pub mod store;
+pub mod task;
 pub mod tiles;

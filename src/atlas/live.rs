@@ -45,13 +45,15 @@ pub fn follow_revisions(
         let _ = wake.send(());
     });
     tokio::spawn(async move {
+        // Aborting this task must stop the listener too (a dropped JoinHandle would leave it
+        // running, to complain when the database stops at shutdown).
+        let _listener = crate::task::AbortOnDrop(listener);
         while woken.recv().await.is_some() {
             while woken.try_recv().is_ok() {}
             if let Err(e) = reload(&pool, &atlas).await {
                 tracing::warn!("atlas reload failed: {e}");
             }
         }
-        listener.abort();
     })
 }
 

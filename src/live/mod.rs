@@ -73,7 +73,8 @@ impl Hub {
             loop {
                 if let Ok((client, mut connection)) = config.connect(NoTls).await {
                     let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<()>();
-                    let driver = tokio::spawn(async move {
+                    // Held so that aborting `follow` closes this connection too.
+                    let driver = crate::task::AbortOnDrop(tokio::spawn(async move {
                         while let Some(message) =
                             std::future::poll_fn(|cx| connection.poll_message(cx)).await
                         {
@@ -87,7 +88,7 @@ impl Hub {
                                 Err(_) => break,
                             }
                         }
-                    });
+                    }));
                     if client
                         .batch_execute(&format!("LISTEN {LIVE_CHANNEL}"))
                         .await
@@ -118,12 +119,12 @@ impl Hub {
                                     break;
                                 }
                             }
-                            if driver.is_finished() {
+                            if driver.0.is_finished() {
                                 break;
                             }
                         }
                     }
-                    driver.abort();
+                    drop(driver);
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
