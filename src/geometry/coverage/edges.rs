@@ -96,7 +96,7 @@ const REPEATED: u32 = u32::MAX - 1;
 /// Scratch space for pairing, reused between groups: undirected edge → its owners.
 pub(crate) type PairingMap = FxHashMap<(PointKey, PointKey), Owners>;
 
-/// An edge given by its owner, and what it contributes to the pairing of its group.
+/// Where the pairing is told of each directed edge: `(a, b, owner)`.
 type EdgeSink<'a> = &'a mut dyn FnMut(Coord<f64>, Coord<f64>, u32);
 
 /// The edges of one group (listed by `each`, which may be called twice) that do not meet exactly
