@@ -36,7 +36,9 @@ struct Cluster {
 pub(crate) type Hotspot = (u32, [f64; 4]);
 
 /// Where the children of the groups `which` wind negatively (invalid cells only), optionally only
-/// those touching `within`: the places where pairing alone proves nothing (see `super`).
+/// those touching `within`: the places where pairing alone proves nothing (see `super`). A group
+/// whose parent is invalid is a hotspot as a whole: the parent's ring may wind twice somewhere,
+/// and two children can overlap there with every edge paired.
 pub(crate) fn hotspots(
     prepared: &[Prepared],
     groups: &[Group],
@@ -47,7 +49,15 @@ pub(crate) fn hotspots(
         |b: &[f64; 4], c: &[f64; 4]| b[0] <= c[2] && c[0] <= b[2] && b[1] <= c[3] && c[1] <= b[3];
     let mut out = Vec::new();
     for g in which {
-        for &c in &groups[g as usize].children {
+        let group = &groups[g as usize];
+        if let Some(p) = group.parent
+            && !prepared[p].valid
+            && prepared[p].rings.is_some()
+            && within.is_none_or(|w| touches(&prepared[p].bbox, &w))
+        {
+            out.push((g, prepared[p].bbox));
+        }
+        for &c in &group.children {
             for b in &prepared[c].negative {
                 if within.is_none_or(|w| touches(b, &w)) {
                     out.push((g, *b));

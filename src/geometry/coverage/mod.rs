@@ -13,6 +13,7 @@
 //! pair can neither overlap, leave a gap, nor reach outside. An invalid cell with closed rings
 //! takes part in pairing too (its zero-area back-and-forth edges cancel out); it can hide a defect
 //! only where it winds negatively, so those boxes are diagnosed as well (`diagnose::hotspots`).
+//! An invalid parent may wind twice somewhere: its whole group is diagnosed.
 
 mod diagnose;
 pub mod edges;

@@ -293,6 +293,47 @@ fn an_overlap_hidden_under_an_invalid_cells_inverted_lobe_is_found() {
 }
 
 #[test]
+fn an_overlap_hidden_where_an_invalid_parent_winds_twice_is_found() {
+    // The parent's ring crosses itself at (2,2) and winds twice over [2,3]×[1,2]; one child covers
+    // the big loop, the other the small square inside it. After T-junctions are split every edge
+    // pairs, yet the children overlap.
+    let parent: &[(f64, f64)] = &[
+        (0., 0.),
+        (4., 0.),
+        (4., 4.),
+        (2., 4.),
+        (2., 1.),
+        (3., 1.),
+        (3., 2.),
+        (0., 2.),
+        (0., 0.),
+    ];
+    let big: &[(f64, f64)] = &[
+        (0., 0.),
+        (4., 0.),
+        (4., 4.),
+        (2., 4.),
+        (2., 2.),
+        (0., 2.),
+        (0., 0.),
+    ];
+    let cells = [
+        cell(PARENT, &[parent]),
+        cell(&grid(1), &[big]),
+        rect(&grid(2), 2., 1., 3., 2.),
+    ];
+    let report = run(&cells);
+    assert_eq!(
+        kinds(&report),
+        [Kind::InvalidGeometry, Kind::Overlap],
+        "{}",
+        report.summary(10)
+    );
+    assert_eq!(report.violations[0].cells, [PARENT]);
+    assert_eq!(report.violations[1].cells, [grid(1), grid(2)]);
+}
+
+#[test]
 fn an_invalid_cell_that_encloses_nothing_twice_hides_nothing() {
     // X folds back on itself (a spike into its own interior), so it is invalid, but it winds only
     // 0 or 1: no overlap, no gap, no mismatch — only its own finding.
