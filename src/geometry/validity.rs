@@ -4,8 +4,10 @@
 //! itself; rings of one polygon may touch each other only at single points, never cross or share a
 //! segment; every hole lies inside its shell and outside the other holes.
 
+use geo::algorithm::bool_ops::{BooleanOps, FillRule, OpType};
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo_types::Coord;
+use geo::{Area, BoundingRect};
+use geo_types::{Coord, MultiPolygon, Rect};
 
 /// A raw ring as read from input, before any repair: it may be unclosed or degenerate.
 pub type Ring = Vec<Coord<f64>>;
@@ -372,8 +374,17 @@ fn intersection(s: &Segment, t: &Segment) -> Coord<f64> {
     s.a + (s.b - s.a) * u
 }
 
-/// Boxes of the regions where `polygons` (shells counter-clockwise, holes clockwise, as the
-/// coverage check orients them) wind negatively: the inverted lobe of a bow tie, a hole outside its
+/// The region where `shape`'s rings wind as `rule` asks (`Positive`, `Negative`, …), by i_overlay,
+/// or `None` when i_overlay panics on pathological input. Rings are taken as oriented (shells
+/// counter-clockwise count +1), unlike `geo::unary_union`, which guesses the rule from the first
+/// ring's orientation.
+pub fn winding_region(shape: &MultiPolygon<f64>, rule: FillRule) -> Option<MultiPolygon<f64>> {
+    let nothing = MultiPolygon::<f64>(vec![]);
+    std::panic::catch_unwind(|| shape.boolean_op_with_fill_rule(&nothing, OpType::Union, rule)).ok()
+}
+
+/// Boxes of the regions where `shape` (shells counter-clockwise, holes clockwise, as the
+/// coverage check orients them) winds negatively: the inverted lobe of a bow tie, a hole outside its
 /// shell, two holes over each other. Why it matters: in a coverage whose edges all pair, the
 /// children's winding numbers add up to the parent's, so siblings can overlap (or reach outside
 /// the parent) unseen only where some invalid cell winds negatively — these boxes are the only
@@ -381,54 +392,28 @@ fn intersection(s: &Segment, t: &Segment) -> Coord<f64> {
 /// works on a grid about 1e-9 of the cell's extent: a lobe thinner than that is not seen.
 ///
 /// ```
-/// use geo_types::coord;
+/// use geo_types::{coord, LineString, MultiPolygon, Polygon};
 /// use gridmap::geometry::validity::negative_winding_boxes;
 /// // A bow tie: the right lobe runs clockwise.
 /// let bow = vec![coord! {x: 0., y: 0.}, coord! {x: 2., y: 2.}, coord! {x: 2., y: 0.},
 ///                coord! {x: 0., y: 2.}, coord! {x: 0., y: 0.}];
-/// let boxes = negative_winding_boxes(&[vec![bow]]);
+/// let shape = MultiPolygon(vec![Polygon::new(LineString(bow), vec![])]);
+/// let boxes = negative_winding_boxes(&shape);
 /// assert_eq!(boxes.len(), 1);
 /// assert!(boxes[0][0] >= 1.0 - 1e-9 && boxes[0][2] <= 2.0 + 1e-9);
 /// ```
-pub fn negative_winding_boxes<R: AsRef<[Coord<f64>]>>(polygons: &[Vec<R>]) -> Vec<[f64; 4]> {
-    use geo::algorithm::bool_ops::{BooleanOps, FillRule, OpType};
-    use geo::{Area, BoundingRect};
-    use geo_types::{LineString, MultiPolygon, Polygon};
-    let shape = MultiPolygon(
-        polygons
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                Polygon::new(
-                    LineString(p[0].as_ref().to_vec()),
-                    p[1..]
-                        .iter()
-                        .map(|r| LineString(r.as_ref().to_vec()))
-                        .collect(),
-                )
-            })
-            .collect(),
-    );
-    let nothing = MultiPolygon::<f64>(vec![]);
-    // i_overlay may panic on pathological input: then the whole cell is the box to look at.
-    let negative = std::panic::catch_unwind(|| {
-        shape.boolean_op_with_fill_rule(&nothing, OpType::Union, FillRule::Negative)
-    });
-    let whole = || {
-        shape
-            .bounding_rect()
-            .map(|r| vec![[r.min().x, r.min().y, r.max().x, r.max().y]])
-            .unwrap_or_default()
-    };
-    match negative {
-        Ok(found) => found
+pub fn negative_winding_boxes(shape: &MultiPolygon<f64>) -> Vec<[f64; 4]> {
+    let corners = |r: Rect<f64>| [r.min().x, r.min().y, r.max().x, r.max().y];
+    match winding_region(shape, FillRule::Negative) {
+        Some(found) => found
             .0
             .iter()
             .filter(|p| p.unsigned_area() > 0.0)
             .filter_map(|p| p.bounding_rect())
-            .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+            .map(corners)
             .collect(),
-        Err(_) => whole(),
+        // The overlay failed: the whole cell is the box to look at.
+        None => shape.bounding_rect().map(corners).into_iter().collect(),
     }
 }
 
@@ -574,10 +559,18 @@ mod tests {
         ));
     }
 
+    /// One polygon of the given rings, as the coverage check holds it.
+    fn shape(rings: Vec<Ring>) -> MultiPolygon<f64> {
+        use geo_types::{LineString, Polygon};
+        let mut rings = rings.into_iter().map(LineString);
+        let shell = rings.next().unwrap();
+        MultiPolygon(vec![Polygon::new(shell, rings.collect())])
+    }
+
     #[test]
     fn only_inverted_parts_wind_negatively() {
         // A valid square, and one with a zero-area spike: nothing negative.
-        assert!(negative_winding_boxes(&[vec![ring(&SQUARE)]]).is_empty());
+        assert!(negative_winding_boxes(&shape(vec![ring(&SQUARE)])).is_empty());
         let spike = ring(&[
             (0., 0.),
             (4., 0.),
@@ -587,10 +580,10 @@ mod tests {
             (0., 4.),
             (0., 0.),
         ]);
-        assert!(negative_winding_boxes(&[vec![spike]]).is_empty());
+        assert!(negative_winding_boxes(&shape(vec![spike])).is_empty());
         // A bow tie: the lobe drawn clockwise, and only it.
         let bow = ring(&[(0., 0.), (2., 2.), (2., 0.), (0., 2.), (0., 0.)]);
-        let boxes = negative_winding_boxes(&[vec![bow]]);
+        let boxes = negative_winding_boxes(&shape(vec![bow]));
         assert_eq!(boxes.len(), 1);
         let [x0, y0, x1, y1] = boxes[0];
         assert!(
@@ -600,7 +593,7 @@ mod tests {
         assert!(y0.abs() < 1e-6 && (y1 - 2.0).abs() < 1e-6, "{boxes:?}");
         // A hole (clockwise) outside its shell.
         let outside = ring(&[(5., 5.), (5., 6.), (6., 6.), (6., 5.), (5., 5.)]);
-        let boxes = negative_winding_boxes(&[vec![ring(&SQUARE), outside]]);
+        let boxes = negative_winding_boxes(&shape(vec![ring(&SQUARE), outside]));
         assert_eq!(boxes.len(), 1);
         assert!((boxes[0][0] - 5.0).abs() < 1e-6 && (boxes[0][3] - 6.0).abs() < 1e-6);
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use geo::algorithm::bool_ops::{FillRule, OpType};
+use geo::algorithm::bool_ops::FillRule;
 use geo::orient::{Direction, Orient};
 use geo::{Area, BooleanOps, BoundingRect, GeodesicArea, Intersects, Length};
 use geo::{Geodesic, unary_union};
@@ -18,6 +18,7 @@ use super::Prepared;
 use super::edges::{Edge, Group, point_key};
 use super::report::{Kind, Severity, Violation};
 use crate::geometry::clip::clip_to_box;
+use crate::geometry::validity::winding_region;
 
 /// Below this, a polygon from the boolean ops is numerical noise, not a finding (1 mm²).
 const MIN_AREA_M2: f64 = 1e-6;
@@ -456,11 +457,7 @@ fn examine(
 /// counter-clockwise) wind positively. Not `unary_union`, which picks the fill rule from the first
 /// ring's orientation — after clipping that ring may be an inverted lobe.
 fn repaired(raw: MultiPolygon<f64>) -> Option<MultiPolygon<f64>> {
-    let nothing = MultiPolygon::<f64>(vec![]);
-    catch_unwind(AssertUnwindSafe(|| {
-        raw.boolean_op_with_fill_rule(&nothing, OpType::Union, FillRule::Positive)
-    }))
-    .ok()
+    winding_region(&raw, FillRule::Positive)
 }
 
 fn mismatch(

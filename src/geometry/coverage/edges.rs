@@ -83,7 +83,7 @@ fn each_edge(prepared: &[Prepared], g: u32, group: &Group, scratch: &mut Vec<Edg
 /// The pairing map's entry for one undirected edge: the cell that drew it each way, or one of
 /// the two markers below.
 #[derive(Clone, Copy)]
-pub(crate) struct Owners {
+struct Owners {
     forward: u32,
     backward: u32,
 }
@@ -94,7 +94,7 @@ const NONE: u32 = u32::MAX;
 const REPEATED: u32 = u32::MAX - 1;
 
 /// Scratch space for pairing, reused between groups: undirected edge → its owners.
-pub(crate) type PairingMap = FxHashMap<(PointKey, PointKey), Owners>;
+type PairingMap = FxHashMap<(PointKey, PointKey), Owners>;
 
 /// Where the pairing is told of each directed edge: `(a, b, owner)`.
 type EdgeSink<'a> = &'a mut dyn FnMut(Coord<f64>, Coord<f64>, u32);
@@ -110,14 +110,6 @@ fn unpaired(
     map: &mut PairingMap,
     mut each: impl FnMut(EdgeSink),
 ) -> Vec<Edge> {
-    let undirected = |a: Coord<f64>, b: Coord<f64>| {
-        let (a, b) = (point_key(a), point_key(b));
-        if a <= b {
-            ((a, b), true)
-        } else {
-            ((b, a), false)
-        }
-    };
     map.clear();
     map.reserve(size_hint / 2 + 1);
     each(&mut |a, b, owner| {
@@ -230,28 +222,28 @@ pub(crate) fn push_rings(
     }
 }
 
+/// An edge as its undirected key (endpoints in key order) and whether it runs in that order.
+fn undirected(a: Coord<f64>, b: Coord<f64>) -> ((PointKey, PointKey), bool) {
+    let (a, b) = (point_key(a), point_key(b));
+    if a <= b {
+        ((a, b), true)
+    } else {
+        ((b, a), false)
+    }
+}
+
 /// Removes from `edges[start..]` every pair a→b, b→a (one cell's own edges).
 fn cancel_back_and_forth(edges: &mut Vec<Edge>, start: usize) {
-    let undirected = |e: &Edge| {
-        let (a, b) = (point_key(e.a), point_key(e.b));
-        if a <= b { (a, b, true) } else { (b, a, false) }
-    };
     let own = &mut edges[start..];
-    own.sort_by_key(|e| {
-        let (a, b, _) = undirected(e);
-        (a, b)
-    });
+    own.sort_by_key(|e| undirected(e.a, e.b).0);
+    let keys: Vec<_> = own.iter().map(|e| undirected(e.a, e.b)).collect();
     let mut keep = vec![true; own.len()];
     let mut at = 0;
-    for run in own.chunk_by(|x, y| {
-        let (xa, xb, _) = undirected(x);
-        let (ya, yb, _) = undirected(y);
-        (xa, xb) == (ya, yb)
-    }) {
+    for run in keys.chunk_by(|x, y| x.0 == y.0) {
         let range = at..at + run.len();
         at = range.end;
-        let forward = range.clone().filter(|&i| undirected(&own[i]).2);
-        let backward = range.filter(|&i| !undirected(&own[i]).2);
+        let forward = range.clone().filter(|&i| keys[i].1);
+        let backward = range.filter(|&i| !keys[i].1);
         for (f, b) in forward.zip(backward) {
             keep[f] = false;
             keep[b] = false;

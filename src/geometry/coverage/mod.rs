@@ -228,10 +228,6 @@ fn prepare<'a>(
             .collect::<Vec<Vec<OrientedRing>>>()
     });
     let valid = problem.is_none() && rings.is_some();
-    let negative = match &rings {
-        Some(rings) if !valid => negative_winding_boxes(rings),
-        _ => Vec::new(),
-    };
     let violation = problem.filter(|_| !duplicate).map(|message| Violation {
         kind: Kind::InvalidGeometry,
         severity: Severity::Error,
@@ -240,15 +236,18 @@ fn prepare<'a>(
         geometry: location,
         message,
     });
-    let prepared = Prepared {
+    let mut prepared = Prepared {
         code: Cow::Borrowed(cell.code.as_str()),
         rings,
         valid,
-        negative,
+        negative: Vec::new(),
         parts: cell.polygons.len(),
         parent,
         bbox,
     };
+    if !valid && let Some(shape) = prepared.shape() {
+        prepared.negative = negative_winding_boxes(&shape);
+    }
     (prepared, violation)
 }
 
