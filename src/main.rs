@@ -149,7 +149,34 @@ enum UserAction {
         /// The cells (codes, comma-separated) this user is responsible for.
         #[arg(long, value_delimiter = ',')]
         cells: Vec<String>,
+        /// The token stops working after this long: e.g. 90d, 12h, 30m (default: never).
+        #[arg(long)]
+        expires: Option<String>,
     },
+    /// Revoke tokens at once: all of a user's (by NAME) or one (by the token or its beginning).
+    Revoke {
+        /// A user's name, a token, or a token's first characters (gm_ and at least 4 more).
+        what: String,
+    },
+    /// List tokens: user, role, first characters, created, last used, expiry, revoked.
+    Tokens,
+}
+
+/// `90d`, `12h`, `30m` as a duration.
+fn parse_expiry(text: &str) -> Result<chrono::TimeDelta, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 100_000)
+        .ok_or_else(|| format!("--expires {text:?}: give a positive number and a unit, e.g. 90d, 12h, 30m"))?;
+    match unit {
+        "d" => Ok(chrono::TimeDelta::days(n)),
+        "h" => Ok(chrono::TimeDelta::hours(n)),
+        "m" => Ok(chrono::TimeDelta::minutes(n)),
+        _ => Err(format!("--expires {text:?}: the unit is d, h or m")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -302,15 +329,81 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Validate { .. } => Err("validate runs without a database".into()),
         Command::User {
-            action: UserAction::Add { name, role, cells },
+            action:
+                UserAction::Add {
+                    name,
+                    role,
+                    cells,
+                    expires,
+                },
         } => {
+            let expires_at = expires
+                .as_deref()
+                .map(parse_expiry)
+                .transpose()?
+                .map(|d| chrono::Utc::now() + d);
             with_database(url, &cli.data_dir, |mut client| async move {
-                let token = store::users::add_user(&mut client, &name, role, &cells)
+                let token =
+                    store::users::add_user_expiring(&mut client, &name, role, &cells, expires_at)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let until = expires_at
+                    .map(|t| format!(", valid until {}", t.to_rfc3339()))
+                    .unwrap_or_default();
+                Ok(format!(
+                    "created user {name} with role {role}{until}; its token (shown only now):\n{token}"
+                ))
+            })
+            .await
+        }
+        Command::User {
+            action: UserAction::Revoke { what },
+        } => {
+            with_database(url, &cli.data_dir, |client| async move {
+                let revoked = store::users::revoke(&client, &what)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "created user {name} with role {role}; its token (shown only now):\n{token}"
-                ))
+                Ok(revoked
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "revoked token {} ({}…) of {}",
+                            t.id,
+                            t.prefix.as_deref().unwrap_or("?"),
+                            t.user
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            })
+            .await
+        }
+        Command::User {
+            action: UserAction::Tokens,
+        } => {
+            with_database(url, &cli.data_dir, |client| async move {
+                let tokens = store::users::tokens(&client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                let mut out = String::from("id\tuser\trole\tprefix\tcreated\tlast used\texpires\trevoked");
+                for t in tokens {
+                    out.push_str(&format!(
+                        "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        t.id,
+                        t.user,
+                        t.role,
+                        t.prefix.as_deref().unwrap_or("-"),
+                        time(Some(t.created_at)),
+                        time(t.last_used_at),
+                        time(t.expires_at),
+                        time(t.revoked_at)
+                    ));
+                }
+                Ok(out)
             })
             .await
         }

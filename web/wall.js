@@ -3,7 +3,8 @@
 // list — live from Server-Sent Events, without reloading. EventSource reconnects by itself and
 // sends Last-Event-ID, so the server replays what was missed; after a reconnect the lists are
 // fetched again as well. Everything comes from this server; no personal data beyond the grid
-// team's names is shown.
+// team's names is shown. A banner warns when the working-day calendar does not reach far enough
+// ahead (`/health`'s `calendar.ok`); deadlines beyond it carry `provisional` and show （暂定）.
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -19,6 +20,8 @@
   const ticker = []; // newest first
   const pulses = []; // {lon, lat, born}
   let lastEvent = null;
+  let calendar = null; // /health's `calendar`: {covered_until, ok}
+  let calendarChecked = false;
 
   const api = async (url, options = {}) => {
     const r = await fetch(url, { ...options, headers: { Authorization: `Bearer ${token}`, ...(options.headers || {}) } });
@@ -124,9 +127,14 @@
       .sort((a, b) => Date.parse(a.deadline_at) - Date.parse(b.deadline_at)).slice(0, 12);
     $('overdue').replaceChildren(...late.map((i) => {
       const li = document.createElement('li');
+      li.dataset.id = i.id;
       const team = (i.team || []).filter((t) => t.role === '网格长' || t.role === '网格员').map((t) => `${t.role} ${t.name}`).join('、');
-      li.append(`${i.category} · ${i.cell ? i.cell.name : '未定位'} · ${i.state}`,
-        Object.assign(document.createElement('small'), { textContent: `应于 ${new Date(i.deadline_at).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' })} 前办结 · ${team || '—'}` }));
+      const due = document.createElement('small');
+      due.append(`应于 ${new Date(i.deadline_at).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai' })} 前办结`);
+      // The deadline lies beyond the working-day calendar: counted on a guess of the holidays.
+      if (i.provisional) due.append(Object.assign(document.createElement('span'), { className: 'provisional', textContent: '（暂定）', title: '期限超出节假日日历覆盖范围，为暂定' }));
+      due.append(` · ${team || '—'}`);
+      li.append(`${i.category} · ${i.cell ? i.cell.name : '未定位'} · ${i.state}`, due);
       return li;
     }));
 
@@ -206,6 +214,27 @@
     renderMap();
   }
 
+  // ------------------------------------------------------------------ calendar
+  // `/health` (no token needed) says until when the working-day calendar is known and whether
+  // that reaches far enough ahead; checked at load and every 10 minutes. An answer without a
+  // calendar (the database is down: 503) keeps the last state.
+  async function checkCalendar() {
+    try {
+      const body = await fetch('/health', { cache: 'no-store' }).then((r) => r.json());
+      if (body && body.calendar) calendar = body.calendar;
+    } catch { /* keep the last answer */ }
+    const box = $('calendar-warning');
+    const warn = !!calendar && calendar.ok === false;
+    box.textContent = !warn ? ''
+      : calendar.covered_until ? `节假日日历仅覆盖至 ${calendar.covered_until}，之后的期限为暂定（请导入新年度放假安排）`
+      : '节假日日历尚未导入，期限均为暂定（请导入放假安排）';
+    box.hidden = !warn;
+    calendarChecked = true;
+    return calendar;
+  }
+  checkCalendar();
+  setInterval(checkCalendar, 10 * 60 * 1000);
+
   // ------------------------------------------------------------------ controls
   for (const b of document.querySelectorAll('[data-mode]')) b.addEventListener('click', () => setMode(b.dataset.mode));
   for (const b of document.querySelectorAll('[data-hours]')) b.addEventListener('click', () => setWindow(Number(b.dataset.hours)));
@@ -254,7 +283,9 @@
     kpis: () => ({ ...kpis }),
     get lastEvent() { return lastEvent; },
     get mode() { return mode; },
-    setMode, setWindow, login,
+    get calendar() { return calendar; },
+    get calendarChecked() { return calendarChecked; },
+    setMode, setWindow, login, checkCalendar,
   };
   if (token) login(token).catch(() => $('login').classList.remove('hidden'));
 })();

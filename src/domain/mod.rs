@@ -1,4 +1,5 @@
 //! Domain types and rules: pure values, no I/O.
+pub mod access;
 pub mod address;
 pub mod calendar;
 pub mod category;
@@ -8,3 +9,4 @@ pub mod incident;
 pub mod kpi;
 pub mod role;
 pub mod sla;
+pub mod text;

@@ -1,7 +1,7 @@
 //! Endpoints for token holders about themselves and, for admins, about users.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -24,4 +24,30 @@ pub async fn list_users(
     user.require(&[Role::Admin])?;
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
     Ok(Json(json!({"users": users::list(&client).await?})))
+}
+
+/// `GET /api/v1/tokens`: every token with its user, first characters, last use, expiry and
+/// revocation — never the token itself (admin only).
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    Ok(Json(json!({"tokens": users::tokens(&client).await?})))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes one token at once (admin only); its holder gets 401 from
+/// the next request on.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(&[Role::Admin])?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_field("id", format!("a token id is an integer, got {id:?}"))
+    })?;
+    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    Ok(Json(json!({"token": users::revoke_id(&client, id).await?})))
 }

@@ -1,14 +1,130 @@
 //! Bearer-token authentication. Public reads need no token; handlers that write or read private
-//! data take an `AuthUser` and state the roles they accept.
+//! data take an `AuthUser` and state the roles they accept. Every way a token arrives (the
+//! `Authorization` header, Open311's `api_key`, the live stream's `access_token`) goes through
+//! `authenticate`, which also rate-limits failed guesses per client address.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::role::Role;
 use crate::store::users::{self, User};
+
+/// Failed authentications allowed per client address and minute before it gets 429s.
+pub const FAILED_AUTH_PER_MINUTE: u32 = 20;
+
+/// Failed guesses per client address: `governor` keeps the rate, and a blocked address is
+/// remembered (in a bounded cache) until it may try again, so while limited its guesses cost no
+/// database query.
+pub struct AuthLimiter {
+    failures: DefaultKeyedRateLimiter<IpAddr>,
+    blocked: quick_cache::sync::Cache<IpAddr, Instant>,
+}
+
+impl AuthLimiter {
+    pub fn new(per_minute: u32) -> AuthLimiter {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN));
+        AuthLimiter {
+            failures: RateLimiter::keyed(quota),
+            blocked: quick_cache::sync::Cache::new(100_000),
+        }
+    }
+
+    /// `Err(seconds to wait)` while `addr` is limited.
+    pub fn check(&self, addr: IpAddr) -> Result<(), u64> {
+        match self.blocked.get(&addr) {
+            Some(until) if until > Instant::now() => {
+                Err((until - Instant::now()).as_secs().max(1))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed guess; `Err(seconds)` when it was one too many.
+    pub fn failed(&self, addr: IpAddr) -> Result<(), u64> {
+        match self.failures.check_key(&addr) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .max(Duration::from_secs(1));
+                self.blocked.insert(addr, Instant::now() + wait);
+                if self.failures.len() > 100_000 {
+                    self.failures.retain_recent();
+                }
+                Err(wait.as_secs_f64().ceil() as u64)
+            }
+        }
+    }
+}
+
+impl Default for AuthLimiter {
+    fn default() -> Self {
+        AuthLimiter::new(FAILED_AUTH_PER_MINUTE)
+    }
+}
+
+/// The client's address (the socket peer); unknown in tests that call the router directly.
+pub fn client_addr(parts_extensions: &axum::http::Extensions) -> IpAddr {
+    parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The client's address as an extractor (never fails).
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(&parts.extensions)))
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header; the scheme is case-insensitive (RFC 7235).
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(header) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = header.to_str().map_err(|_| ApiError::BadToken)?.trim();
+    let (scheme, token) = text.split_once(' ').ok_or(ApiError::BadToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::BadToken);
+    }
+    Ok(Some(token.trim().to_string()))
+}
+
+/// The user a token belongs to, or 401; 429 while the address has too many failures.
+pub async fn authenticate(state: &AppState, addr: IpAddr, token: &str) -> Result<User, ApiError> {
+    let limiter: &Arc<AuthLimiter> = &state.auth_limiter;
+    limiter
+        .check(addr)
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    match users::authenticate(&client, token).await? {
+        Some(user) => Ok(user),
+        None => match limiter.failed(addr) {
+            Ok(()) => Err(ApiError::BadToken),
+            Err(retry_after_s) => Err(ApiError::TooManyRequests { retry_after_s }),
+        },
+    }
+}
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -29,25 +145,42 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthenticated)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::BadToken)?;
-        let client = state
-            .pool
-            .get()
+        let token = bearer_token(&parts.headers)?.ok_or(ApiError::Unauthenticated)?;
+        authenticate(state, client_addr(&parts.extensions), &token)
             .await
-            .map_err(crate::store::StoreError::from)?;
-        users::authenticate(&client, token)
-            .await?
             .map(AuthUser)
-            .ok_or(ApiError::BadToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, format!("{scheme} gm_x").parse().unwrap());
+            assert_eq!(bearer_token(&headers).unwrap().as_deref(), Some("gm_x"));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(bearer_token(&headers).is_err());
+        assert_eq!(bearer_token(&HeaderMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn an_address_is_blocked_after_too_many_failures_and_others_are_not() {
+        let limiter = AuthLimiter::new(3);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(limiter.check(a).is_ok());
+            assert!(limiter.failed(a).is_ok());
+        }
+        let wait = limiter.failed(a).unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        assert!(limiter.check(a).is_err());
+        assert!(limiter.check(b).is_ok());
     }
 }

@@ -11,6 +11,7 @@ use geo_types::Coord;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use crate::atlas::Atlas;
@@ -97,7 +98,7 @@ pub async fn put_cell(
     State(state): State<AppState>,
     user: AuthUser,
     Path((id, code)): Path<(String, String)>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
     let code = parse_code(&code, "code")?;
@@ -208,7 +209,7 @@ pub async fn split(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
     let body = object(&body)?;
@@ -275,7 +276,7 @@ pub async fn merge(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
     let body = object(&body)?;
@@ -377,7 +378,7 @@ pub async fn commit(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user.require(PLANNERS)?.clone();
     let message = object(&body)?
@@ -527,7 +528,7 @@ pub async fn revert(
     State(state): State<AppState>,
     user: AuthUser,
     Path(n): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user.require(PLANNERS)?.clone();
     let n: i32 = n

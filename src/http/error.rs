@@ -35,7 +35,26 @@ pub enum ApiError {
     /// The change would break the coverage rule: 422 with the whole report as details.
     #[error("the change breaks the coverage rule; nothing was written")]
     Violations(Value),
-    #[error("database unavailable: {0}")]
+    /// A 422 with its own code (e.g. `outside_atlas`) and details.
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    /// The body is not of a type the endpoint reads: 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is over the endpoint's limit: 413.
+    #[error("the body is too large: {0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// Too many failed authentications from this address: 429 with `Retry-After`.
+    #[error("too many failed authentications from this address; retry in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
+    /// The database does not answer. The driver's text is logged, never sent to the client.
+    #[error("the database is unavailable; try again shortly")]
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
@@ -82,6 +101,25 @@ impl ApiError {
                 "coverage_violated",
                 report.clone(),
             ),
+            ApiError::Refused { code, details, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, code, details.clone())
+            }
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Value::Null,
+            ),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", Value::Null),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                Value::Null,
+            ),
+            ApiError::TooManyRequests { retry_after_s } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                json!({ "retry_after_s": retry_after_s }),
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
@@ -126,13 +164,50 @@ impl From<DraftError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, details) = self.parts();
-        if let ApiError::Internal(cause) = &self {
+        match &self {
             // The cause goes to the log, not to the client.
-            tracing::error!("internal error: {cause}");
+            ApiError::Internal(cause) => tracing::error!("internal error: {cause}"),
+            ApiError::Unavailable(cause) => tracing::warn!("database unavailable: {cause}"),
+            _ => {}
         }
         let body = json!({
             "error": { "code": code, "message": self.to_string(), "details": details }
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_s } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_s),
+            );
+        }
+        response
+    }
+}
+
+impl From<crate::domain::text::TextError> for ApiError {
+    fn from(error: crate::domain::text::TextError) -> Self {
+        ApiError::bad_field(error.field(), error.to_string())
+    }
+}
+
+/// What a response without a JSON body of ours says, by status: the framework's own rejections
+/// (a bad path segment, a 405, a static file not found) are reshaped into the error contract by
+/// `http::guard`.
+pub fn code_of_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "error",
     }
 }

@@ -12,9 +12,11 @@ use geo_types::Coord;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use crate::atlas::Atlas;
+use crate::domain::access::{IncidentAccess, incident_access, may_act_on_incident};
 use crate::domain::calendar::china;
 use crate::domain::incident::{self, Action, Level, Situation};
 use crate::domain::kpi::{KpiIncident, kpis};
@@ -92,6 +94,48 @@ pub fn incident_json(
     })
 }
 
+/// The incident as `access` lets its caller see it (the rule is `domain::access`): whole, as a
+/// summary (no description, address, photos, notes or team; the location rounded to its grid's
+/// interior point), or not at all. Every path that hands out an incident goes through here.
+pub fn view_incident(access: IncidentAccess, mut incident: Value, atlas: &Atlas) -> Option<Value> {
+    match access {
+        IncidentAccess::Full => Some(incident),
+        IncidentAccess::Denied => None,
+        IncidentAccess::Summary => {
+            let cell = incident["cell"]["code"].as_str().and_then(|c| atlas.get(c));
+            let point = cell.and_then(|c| geo::InteriorPoint::interior_point(&c.geometry));
+            if let Value::Object(map) = &mut incident {
+                for private in ["description", "address", "photos", "notes", "note", "team", "reporter"] {
+                    map.remove(private);
+                }
+                let round = |v: f64| (v * 1e5).round() / 1e5;
+                map.insert("lon".into(), json!(point.map(|p| round(p.x()))));
+                map.insert("lat".into(), json!(point.map(|p| round(p.y()))));
+                map.insert("location".into(), json!("grid"));
+            }
+            Some(incident)
+        }
+    }
+}
+
+/// How `user` may see an incident in `cell`.
+pub fn access_of(user: &User, cell: Option<&str>) -> IncidentAccess {
+    incident_access(user.role, &user.cells, cell)
+}
+
+/// A live event as `user` may receive it: incident events go through the incident rule (skipped
+/// when denied, summarised for planners); other events pass as they are.
+pub fn view_live_event(user: &User, kind: &str, mut payload: Value, atlas: &Atlas) -> Option<Value> {
+    if !kind.starts_with("incident.") {
+        return Some(payload);
+    }
+    let incident = payload.get_mut("incident").map(Value::take)?;
+    let access = access_of(user, incident["cell"]["code"].as_str());
+    let viewed = view_incident(access, incident, atlas)?;
+    payload["incident"] = viewed;
+    Some(payload)
+}
+
 /// Teams of the given rows' cells, as `[{"role", "name"}]` per cell.
 pub async fn teams_of(
     client: &tokio_postgres::Client,
@@ -110,14 +154,21 @@ pub async fn teams_of(
     Ok(teams)
 }
 
-async fn shaped(state: &AppState, rows: &[IncidentRow]) -> Result<Vec<Value>, ApiError> {
-    let refs: Vec<&IncidentRow> = rows.iter().collect();
-    let teams = teams_of(&*client(state).await?, &refs).await?;
+/// The rows `user` may see, each as the rule lets them see it.
+async fn shaped(state: &AppState, user: &User, rows: &[IncidentRow]) -> Result<Vec<Value>, ApiError> {
+    let visible: Vec<&IncidentRow> = rows
+        .iter()
+        .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)
+        .collect();
+    let teams = teams_of(&*client(state).await?, &visible).await?;
     let atlas = state.atlas.load_full();
     let now = Utc::now();
-    Ok(rows
+    Ok(visible
         .iter()
-        .map(|r| incident_json(r, &atlas, state, &teams, now))
+        .filter_map(|r| {
+            let access = access_of(user, r.cell.as_deref());
+            view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)
+        })
         .collect())
 }
 
@@ -267,6 +318,16 @@ pub async fn report_incident(
     let rules = store::sla_rules(&client).await?;
     let atlas = state.atlas.load_full();
     let located = atlas.locate(report.point);
+    if located.as_ref().and_then(|l| l.chain.last()).is_none() {
+        return Err(ApiError::Refused {
+            code: "outside_atlas",
+            message: format!(
+                "the point ({:.6}, {:.6}) lies outside every grid of this deployment",
+                report.point.x, report.point.y
+            ),
+            details: json!({"field": "lon", "lon": report.point.x, "lat": report.point.y}),
+        });
+    }
     let (cell, near) = match &located {
         Some(l) => (
             l.chain.last().map(|c| c.code.clone()),
@@ -357,7 +418,7 @@ impl IncidentRow {
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = user.require(FIELD)?.clone();
     let report = parse_report(&body)?;
@@ -441,15 +502,12 @@ pub async fn list(
             }
         }
     }
-    let mut rows = store::list(&*client(&state).await?, &filter).await?;
     if u.role == Role::Worker {
-        rows.retain(|r| {
-            r.cell
-                .as_ref()
-                .is_some_and(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
-        });
+        // Narrowed in SQL so the limit counts the worker's own; the rule still judges each row.
+        filter.cells_within = Some(u.cells.clone());
     }
-    Ok(Json(json!({"incidents": shaped(&state, &rows).await?})))
+    let rows = store::list(&*client(&state).await?, &filter).await?;
+    Ok(Json(json!({"incidents": shaped(&state, &u, &rows).await?})))
 }
 
 /// `GET /api/v1/incidents/{id}` with its event history.
@@ -458,14 +516,30 @@ pub async fn show(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(&[Role::Command, Role::Worker, Role::Planner])?;
+    let u = user
+        .require(&[Role::Command, Role::Worker, Role::Planner])?
+        .clone();
     let id = parse_id(&id)?;
     let client = client(&state).await?;
     let row = store::load(&client, id).await?;
-    let events = store::events(&client, id).await?;
+    let access = access_of(&u, row.cell.as_deref());
+    if access == IncidentAccess::Denied {
+        return Err(ApiError::Forbidden(vec![Role::Command]));
+    }
+    let mut events = store::events(&client, id).await?;
     drop(client);
-    let mut out = shaped(&state, std::slice::from_ref(&row)).await?;
-    Ok(Json(json!({"incident": out.remove(0), "events": events})))
+    if access == IncidentAccess::Summary {
+        for event in &mut events {
+            if let Value::Object(map) = event {
+                map.remove("note");
+            }
+        }
+    }
+    let incident = shaped(&state, &u, std::slice::from_ref(&row))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Forbidden(vec![Role::Command]))?;
+    Ok(Json(json!({"incident": incident, "events": events})))
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {
@@ -480,7 +554,7 @@ pub async fn act(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user.require(FIELD)?.clone();
     let id = parse_id(&id)?;
@@ -516,8 +590,7 @@ pub async fn act(
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.clone();
     let now = Utc::now();
-    let own_cells = u.cells.clone();
-    let worker = u.role == Role::Worker;
+    let (role, own_cells) = (u.role, u.cells.clone());
     let state_ref = state.clone();
     let atlas_ref = atlas.clone();
     let result = store::act(
@@ -526,12 +599,7 @@ pub async fn act(
         action.name(),
         &u.name,
         |row| {
-            if worker
-                && !row
-                    .cell
-                    .as_ref()
-                    .is_some_and(|c| own_cells.iter().any(|own| c.starts_with(own.as_str())))
-            {
+            if !may_act_on_incident(role, &own_cells, row.cell.as_deref()) {
                 return Err(ApiError::Forbidden(vec![Role::Command]));
             }
             let current = incident::State::parse(&row.state)
@@ -609,8 +677,11 @@ pub async fn act(
     )
     .await??;
     drop(client);
-    let mut out = shaped(&state, std::slice::from_ref(&result)).await?;
-    Ok(Json(json!({"incident": out.remove(0)})))
+    let incident = shaped(&state, &u, std::slice::from_ref(&result))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Forbidden(vec![Role::Command]))?;
+    Ok(Json(json!({"incident": incident})))
 }
 
 /// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
@@ -655,7 +726,14 @@ pub async fn stats(
             ));
         }
     };
-    let code = query.get("code").cloned();
+    let code = query
+        .get("code")
+        .map(|c| {
+            crate::domain::code::CellCode::parse(c)
+                .map(|c| c.to_string())
+                .map_err(|e| ApiError::bad_field("code", e.to_string()))
+        })
+        .transpose()?;
     let csv = match query.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -16,9 +15,9 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::role::Role;
-use crate::store::StoreError;
+use super::auth::{ClientAddr, authenticate, bearer_token};
+use super::field::view_live_event;
 use crate::store::incidents::live_after;
-use crate::store::users;
 
 fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
     Event::default()
@@ -31,21 +30,14 @@ fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
 
 pub async fn live(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .map(str::to_string)
+    let token = bearer_token(&headers)?
         .or_else(|| query.get("access_token").cloned())
         .ok_or(ApiError::Unauthenticated)?;
-    let client = state.pool.get().await.map_err(StoreError::from)?;
-    let user = users::authenticate(&client, &token)
-        .await?
-        .ok_or(ApiError::BadToken)?;
+    let user = authenticate(&state, addr, &token).await?;
     if !user.role.permits(&[Role::Command, Role::Planner]) {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
@@ -64,6 +56,11 @@ pub async fn live(
     let mut live = state.live.subscribe();
     let (send, receive) = tokio::sync::mpsc::channel::<Event>(1024);
     let pool = state.pool.clone();
+    let atlas = state.atlas.clone();
+    // Every event passes the incident rule for this user (summaries for planners).
+    let view = move |kind: &str, payload: serde_json::Value| {
+        view_live_event(&user, kind, payload, &atlas.load())
+    };
     tokio::spawn(async move {
         let mut seen = -1i64;
         let replay = |from: i64| {
@@ -76,6 +73,7 @@ pub async fn live(
         if let Some(from) = last {
             for (id, kind, payload) in replay(from).await.unwrap_or_default() {
                 seen = id;
+                let Some(payload) = view(&kind, payload) else { continue };
                 if send.send(event_of(id, &kind, &payload)).await.is_err() {
                     return;
                 }
@@ -85,11 +83,8 @@ pub async fn live(
             match live.recv().await {
                 Ok(e) if e.id > seen => {
                     seen = e.id;
-                    if send
-                        .send(event_of(e.id, &e.kind, &e.payload))
-                        .await
-                        .is_err()
-                    {
+                    let Some(payload) = view(&e.kind, e.payload.clone()) else { continue };
+                    if send.send(event_of(e.id, &e.kind, &payload)).await.is_err() {
                         return;
                     }
                 }
@@ -98,6 +93,7 @@ pub async fn live(
                 Err(RecvError::Lagged(_)) => {
                     for (id, kind, payload) in replay(seen.max(0)).await.unwrap_or_default() {
                         seen = id;
+                        let Some(payload) = view(&kind, payload) else { continue };
                         if send.send(event_of(id, &kind, &payload)).await.is_err() {
                             return;
                         }

@@ -7,6 +7,8 @@ pub mod card;
 pub mod drafts;
 pub mod error;
 pub mod field;
+pub mod guard;
+pub mod json;
 pub mod live;
 pub mod locate;
 pub mod open311;
@@ -28,7 +30,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::atlas::Atlas;
 use crate::atlas::live::SharedAtlas;
-use error::ApiError;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -48,6 +49,8 @@ pub struct AppState {
     pub calendar: std::sync::Arc<crate::domain::calendar::Calendar>,
     /// The live event hub (fed by `Hub::follow` in a server; tests may leave it idle).
     pub live: crate::live::Hub,
+    /// Failed authentications per client address.
+    pub auth_limiter: std::sync::Arc<auth::AuthLimiter>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             past: Default::default(),
             calendar: std::sync::Arc::new(crate::config::calendar()),
             live: crate::live::Hub::new(),
+            auth_limiter: Default::default(),
         }
     }
 }
@@ -90,7 +94,12 @@ pub fn router(state: AppState) -> Router {
             "/vendor/terra-draw-maplibre-gl-adapter",
             ServeDir::new(web.join("node_modules/terra-draw-maplibre-gl-adapter/dist")),
         )
-        .nest_service("/web", ServeDir::new(&web))
+        .nest_service(
+            "/web",
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(guard::page_files_only))
+                .service(ServeDir::new(&web)),
+        )
         .nest_service(
             "/vendor/maplibre-gl",
             ServeDir::new(web.join("node_modules/maplibre-gl/dist")),
@@ -151,7 +160,25 @@ pub fn router(state: AppState) -> Router {
         .route("/open311/v2/requests/{file}", get(open311::show))
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .route("/api/v1/tokens", get(admin::list_tokens))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .fallback(|uri: axum::http::Uri| async move {
+            guard::error_response(
+                uri.path(),
+                axum::http::StatusCode::NOT_FOUND,
+                &format!("no such endpoint {}", uri.path()),
+                serde_json::Value::Null,
+            )
+        })
+        .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
+            guard::error_response(
+                uri.path(),
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                &format!("this method is not allowed on {}", uri.path()),
+                serde_json::Value::Null,
+            )
+        })
+        .layer(axum::middleware::from_fn(guard::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -162,7 +189,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await
 }

@@ -15,12 +15,16 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::field::{Report, incident_json, report_incident, teams_of};
+use super::field::{Report, access_of, incident_json, report_incident, teams_of, view_incident};
+use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
 use crate::domain::role::Role;
 use crate::import::registry::SourceCrs;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
-use crate::store::users::{self, User};
+use crate::store::users::User;
+use super::auth::{ClientAddr, authenticate};
+use super::error::ApiError;
+use std::net::IpAddr;
 
 fn error(status: StatusCode, description: impl Into<String>) -> Response {
     (
@@ -30,17 +34,44 @@ fn error(status: StatusCode, description: impl Into<String>) -> Response {
         .into_response()
 }
 
-async fn caller(state: &AppState, key: Option<&str>) -> Result<User, Response> {
+/// A GeoReport description starts with the field it is about.
+fn described(e: &ApiError) -> String {
+    match e {
+        ApiError::BadRequest { field, message } if !message.starts_with(field.as_str()) => {
+            format!("{field}: {message}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A 503 that keeps the driver's text in the log, not in the answer.
+fn unavailable(cause: &dyn std::fmt::Display) -> Response {
+    tracing::warn!("open311: database unavailable: {cause}");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database: unavailable, try again shortly",
+    )
+}
+
+async fn caller(state: &AppState, addr: IpAddr, key: Option<&str>) -> Result<User, Response> {
     let key = key.ok_or_else(|| error(StatusCode::UNAUTHORIZED, "api_key: required"))?;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let user = users::authenticate(&client, key)
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
-        .ok_or_else(|| error(StatusCode::FORBIDDEN, "api_key: not a valid key"))?;
+    let user = match authenticate(state, addr, key).await {
+        Ok(user) => user,
+        Err(ApiError::BadToken) => {
+            return Err(error(StatusCode::FORBIDDEN, "api_key: not a valid key"));
+        }
+        Err(e @ ApiError::TooManyRequests { .. }) => {
+            let mut response = error(e.status(), format!("api_key: {e}"));
+            if let ApiError::TooManyRequests { retry_after_s } = e {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(retry_after_s),
+                );
+            }
+            return Err(response);
+        }
+        Err(e) => return Err(unavailable(&e)),
+    };
     if !user.role.permits(&[Role::Worker, Role::Command]) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -80,6 +111,7 @@ pub async fn services(State(state): State<AppState>) -> Response {
     Json(list).into_response()
 }
 
+/// A request as GeoReport shows it, built from the incident as the caller may see it.
 fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
     let closed = incident::State::parse(&row.state).is_none_or(|s| s.is_finished());
     json!({
@@ -88,40 +120,39 @@ fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
         "status_notes": row.state,
         "service_name": row.category.rsplit('/').next().unwrap_or(&row.category),
         "service_code": shaped["service_code"],
-        "description": row.description,
+        "description": shaped["description"],
         "agency_responsible": shaped["cell"]["name"],
         "requested_datetime": row.created_at.to_rfc3339(),
         "updated_datetime": row.updated_at.to_rfc3339(),
         "expected_datetime": shaped["deadline_at"],
-        "address": row.address,
-        "lat": row.lat,
-        "long": row.lon,
+        "address": shaped["address"],
+        "lat": shaped["lat"],
+        "long": shaped["lon"],
     })
 }
 
-async fn shape(state: &AppState, rows: &[IncidentRow]) -> Result<Vec<Value>, Response> {
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let refs: Vec<&IncidentRow> = rows.iter().collect();
-    let teams = teams_of(&client, &refs)
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+/// The rows `user` may see (the incident rule, `domain::access`), as GeoReport requests.
+async fn shape(state: &AppState, user: &User, rows: &[IncidentRow]) -> Result<Vec<Value>, Response> {
+    let client = state.pool.get().await.map_err(|e| unavailable(&e))?;
+    let rows: Vec<&IncidentRow> = rows
+        .iter()
+        .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)
+        .collect();
+    let teams = teams_of(&client, &rows).await.map_err(|e| unavailable(&e))?;
     let categories = store::categories(&client).await.unwrap_or_default();
     let atlas = state.atlas.load_full();
     let now = Utc::now();
     Ok(rows
         .iter()
-        .map(|r| {
-            let mut shaped = incident_json(r, &atlas, state, &teams, now);
+        .filter_map(|r| {
+            let access = access_of(user, r.cell.as_deref());
+            let mut shaped = view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)?;
             let code = categories
                 .iter()
                 .find(|c| c.parent.is_some() && r.category.ends_with(&c.name))
                 .map(|c| c.code.clone());
             shaped["service_code"] = json!(code);
-            request_json(r, &shaped)
+            Some(request_json(r, &shaped))
         })
         .collect())
 }
@@ -129,13 +160,17 @@ async fn shape(state: &AppState, rows: &[IncidentRow]) -> Result<Vec<Value>, Res
 /// `GET /open311/v2/requests.json?api_key=&status=open|closed&start_date=&end_date=&service_code=`.
 pub async fn list(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = caller(&state, query.get("api_key").map(String::as_str)).await {
-        return e;
-    }
+    let user = match caller(&state, addr, query.get("api_key").map(String::as_str)).await {
+        Ok(u) => u,
+        Err(e) => return e,
+    };
     let mut filter = IncidentFilter {
         limit: 1000,
+        // A worker's own grids, narrowed in SQL; `shape` applies the rule to every row.
+        cells_within: (user.role == Role::Worker).then(|| user.cells.clone()),
         ..IncidentFilter::default()
     };
     for (key, value) in &query {
@@ -184,14 +219,14 @@ pub async fn list(
     };
     let mut rows = match store::list(&client, &filter).await {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return unavailable(&e),
     };
     drop(client);
     if let Some(ids) = query.get("service_request_id") {
         let wanted: Vec<&str> = ids.split(',').collect();
         rows.retain(|r| wanted.contains(&r.id.to_string().as_str()));
     }
-    match shape(&state, &rows).await {
+    match shape(&state, &user, &rows).await {
         Ok(mut list) => {
             if let Some(code) = query.get("service_code") {
                 list.retain(|r| r["service_code"] == code.as_str());
@@ -205,12 +240,14 @@ pub async fn list(
 /// `GET /open311/v2/requests/{id}.json`.
 pub async fn show(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Path(file): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = caller(&state, query.get("api_key").map(String::as_str)).await {
-        return e;
-    }
+    let user = match caller(&state, addr, query.get("api_key").map(String::as_str)).await {
+        Ok(u) => u,
+        Err(e) => return e,
+    };
     let Some(id) = file
         .strip_suffix(".json")
         .and_then(|i| i.parse::<i64>().ok())
@@ -233,7 +270,13 @@ pub async fn show(
         }
     };
     drop(client);
-    match shape(&state, &[row]).await {
+    if access_of(&user, row.cell.as_deref()) == IncidentAccess::Denied {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("service_request_id: request {id} is not in this key's grids"),
+        );
+    }
+    match shape(&state, &user, &[row]).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e,
     }
@@ -241,13 +284,18 @@ pub async fn show(
 
 /// `POST /open311/v2/requests.json` (form-encoded as the spec says, or JSON): `api_key`,
 /// `service_code`, `lat`, `long` (WGS84), `description`, optional `address_string`.
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn create(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json_body = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let fields: HashMap<String, String> = if json_body {
-        match serde_json::from_slice::<Value>(&body) {
+        match super::json::parse::<Value>(&body) {
             Ok(Value::Object(map)) => map
                 .into_iter()
                 .map(|(k, v)| {
@@ -258,12 +306,16 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
                     (k, text)
                 })
                 .collect(),
-            _ => return error(StatusCode::BAD_REQUEST, "body: must be a JSON object"),
+            Ok(_) => return error(StatusCode::BAD_REQUEST, "body: must be a JSON object"),
+            Err(e) => return error(e.status(), described(&e)),
         }
     } else {
-        form_urlencoded::parse(&body).into_owned().collect()
+        match super::guard::parse_form(&body) {
+            Ok(pairs) => pairs.into_iter().collect(),
+            Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        }
     };
-    let user = match caller(&state, fields.get("api_key").map(String::as_str)).await {
+    let user = match caller(&state, addr, fields.get("api_key").map(String::as_str)).await {
         Ok(u) => u,
         Err(e) => return e,
     };
@@ -308,8 +360,8 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(e) => {
             let message = e.to_string();
             let field = match &e {
-                super::error::ApiError::BadRequest { field, .. } if field == "category" => "service_code".to_string(),
-                super::error::ApiError::BadRequest { field, .. } => field.clone(),
+                ApiError::BadRequest { field, .. } if field == "category" => "service_code".to_string(),
+                ApiError::BadRequest { field, .. } => field.clone(),
                 _ => String::new(),
             };
             let status = e.status();

@@ -88,7 +88,22 @@ pub async fn get_cell(
 ) -> Result<Json<Value>, ApiError> {
     let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
     let as_of = query.get("as_of").map(|v| parse_revision(v)).transpose()?;
+    if let Some(other) = query.keys().find(|k| k.as_str() != "as_of") {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}; use as_of"),
+        ));
+    }
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    if let Some(n) = as_of {
+        // As on locate: a revision that does not exist yet is not "the current one".
+        let current = store::current_revision(&client).await?;
+        if n > current {
+            return Err(ApiError::NotFound(format!(
+                "no revision {n}; the current revision is {current}"
+            )));
+        }
+    }
     Ok(Json(cells::feature(&client, code.as_str(), as_of).await?))
 }
 

@@ -16,6 +16,7 @@ use geo_types::Coord;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use crate::domain::address::building_key;
@@ -124,7 +125,7 @@ pub async fn import_file(
 pub async fn geocode(
     State(state): State<AppState>,
     _user: AuthUser,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let object = body
         .as_object()
@@ -241,27 +242,18 @@ fn tokio_stream_from(
     futures_util::stream::poll_fn(move |cx| receive.poll_recv(cx))
 }
 
-/// May `user` read the households of `cell`, and how much of them?
-enum View {
-    /// Everything, ID numbers whole (admin).
-    Full,
-    /// Everything, ID numbers masked (the grid's own team).
-    Team,
-    /// Addresses and sizes only (planner).
-    Addresses,
-}
+use crate::domain::access::{HouseholdAccess as View, household_access, in_own_cells};
 
+/// May `user` read the households of `cell`, and how much of them? (the rule: `domain::access`)
 fn households_view(user: &User, cell: &str) -> Result<View, ApiError> {
-    match user.role {
-        Role::Admin => Ok(View::Full),
-        Role::Worker if user.cells.iter().any(|c| cell.starts_with(c.as_str())) => Ok(View::Team),
-        Role::Planner => Ok(View::Addresses),
-        Role::Worker => Err(ApiError::Forbidden(vec![Role::Admin])),
-        Role::Command => Err(ApiError::Forbidden(vec![
+    match household_access(user.role, &user.cells, cell) {
+        View::Denied if user.role == Role::Worker => Err(ApiError::Forbidden(vec![Role::Admin])),
+        View::Denied => Err(ApiError::Forbidden(vec![
             Role::Admin,
             Role::Worker,
             Role::Planner,
         ])),
+        view => Ok(view),
     }
 }
 
@@ -281,6 +273,7 @@ pub async fn households(
     let households: Vec<Value> = rows
         .iter()
         .map(|h| match view {
+            View::Denied => Value::Null,
             View::Addresses => json!({
                 "id": h.id, "building_id": h.building_id, "address": h.address, "members": h.members,
             }),
@@ -352,7 +345,7 @@ pub async fn counts(
     if u.role == Role::Worker
         && !cells
             .iter()
-            .all(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
+            .all(|c| in_own_cells(&u.cells, c))
     {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
@@ -374,7 +367,7 @@ pub async fn move_building(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_field("id", format!("building id must be an integer, got {id:?}"))
@@ -399,7 +392,7 @@ pub async fn move_building(
     let u = &user.0;
     let own = |c: &Option<String>| {
         c.as_ref()
-            .is_some_and(|c| u.cells.iter().any(|own| c.starts_with(own.as_str())))
+            .is_some_and(|c| in_own_cells(&u.cells, c))
     };
     let atlas = state.atlas.load_full();
     let cell = atlas

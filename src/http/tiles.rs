@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use crate::tiles::Layer;
-use crate::tiles::mercator::{MAX_ZOOM, TileId};
+use crate::tiles::mercator::{MAX_ZOOM, SERVED_MAX_ZOOM, TileId};
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -51,6 +51,11 @@ pub async fn tile(
             format!("no tile {z}/{x}/{y}: z must be ≤ {MAX_ZOOM} and x, y < 2^z"),
         )
     })?;
+    if id.z > SERVED_MAX_ZOOM {
+        return Err(ApiError::NotFound(format!(
+            "no tiles beyond z{SERVED_MAX_ZOOM} (the TileJSON maxzoom); over-zoom z{SERVED_MAX_ZOOM}"
+        )));
+    }
     let service = state.tiles.clone();
     let atlas = state.atlas.load_full();
     let cached = tokio::task::spawn_blocking(move || {
@@ -145,7 +150,7 @@ pub async fn tilejson(
         "scheme": "xyz",
         "tiles": [format!("{}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", base_url(&headers), layer.name())],
         "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
+        "maxzoom": SERVED_MAX_ZOOM,
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 12],
         "vector_layers": [{

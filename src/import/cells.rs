@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::cell::{Cell, CellKind};
 use crate::domain::code::{CellCode, CodeError, check_level, level_name};
+use crate::domain::text::first_unstorable;
 
 /// Why a file of cells was refused. `feature` is the 0-based index in `features`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -85,6 +86,8 @@ pub enum Problem {
     InvalidGeometry(String),
     #[error("overlaps its sibling {other}")]
     OverlapsSibling { other: String },
+    #[error("property {0}")]
+    Unstorable(crate::domain::text::TextError),
 }
 
 fn fail(feature: usize, problem: Problem) -> CellImportError {
@@ -155,6 +158,15 @@ pub fn parse_feature(feature: &Value) -> Result<Cell, Problem> {
             });
         }
     };
+    // A NUL in any property (a name, an attribute) names the property, not the database.
+    if let Some((key, _)) = props
+        .iter()
+        .find(|(k, v)| k.contains('\0') || first_unstorable(v).is_some())
+    {
+        return Err(Problem::Unstorable(crate::domain::text::TextError::Nul {
+            field: key.replace('\0', "\\u0000"),
+        }));
+    }
     let code_text = string_prop(props, "code")?.ok_or(Problem::MissingProperty("code"))?;
     let code = CellCode::parse(&code_text)?;
     let code_level = code.level();

@@ -331,6 +331,13 @@ fn record_of<'a>(
     get: &dyn Fn(&str) -> Option<&'a str>,
 ) -> Result<Record, Rejected> {
     let reject = |reason: String| Rejected { line, reason };
+    // Text PostgreSQL cannot store rejects this row only, naming the column.
+    for (field, names) in COLUMNS {
+        if let Some(value) = get(field) {
+            crate::domain::text::storable(names.first().copied().unwrap_or(field), value)
+                .map_err(|e| reject(e.to_string()))?;
+        }
+    }
     let address = get("address")
         .ok_or_else(|| reject("the address (地址/门牌) is empty".into()))?
         .to_string();

@@ -327,6 +327,8 @@ pub struct IncidentFilter {
     pub states: Option<Vec<String>>,
     pub category_prefix: Option<String>,
     pub cell_prefix: Option<String>,
+    /// Only incidents inside one of these cells (a worker's own grids).
+    pub cells_within: Option<Vec<String>>,
     pub limit: i64,
 }
 
@@ -340,6 +342,9 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
                    AND ($3::text[] IS NULL OR state = ANY($3))
                    AND ($4::text IS NULL OR starts_with(category, $4))
                    AND ($5::text IS NULL OR starts_with(cell_code, $5))
+                   AND ($7::text[] IS NULL OR EXISTS (
+                        SELECT 1 FROM unnest($7::text[]) AS own
+                        WHERE own <> '' AND starts_with(cell_code, own)))
                  ORDER BY id DESC LIMIT $6"
             ),
             &[
@@ -349,6 +354,7 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
                 &f.category_prefix,
                 &f.cell_prefix,
                 &f.limit,
+                &f.cells_within,
             ],
         )
         .await?;

@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_incidents",
         include_str!("../../migrations/0006_incidents.sql"),
     ),
+    (
+        "0007_tokens_calendar",
+        include_str!("../../migrations/0007_tokens_calendar.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

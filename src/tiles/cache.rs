@@ -2,10 +2,16 @@
 //! request after a new revision), and compressed tiles are cached per (layer, z, x, y). A new
 //! revision drops only the cached tiles whose extent touches a changed cell, and the ETag is a
 //! hash of the tile's bytes, so an untouched tile keeps its ETag across revisions.
+//!
+//! The cache has a byte budget (`GRIDMAP_TILE_CACHE_MB`, default 256) and evicts by `quick_cache`'s
+//! CLOCK-Pro policy, so no sequence of requests grows the server without bound; tiles outside the
+//! atlas's extent are answered empty without encoding and never enter it.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+
+use quick_cache::Weighter;
 
 use arc_swap::ArcSwap;
 use flate2::Compression;
@@ -34,24 +40,75 @@ pub enum TileError {
     Compress(#[from] std::io::Error),
 }
 
+/// The default byte budget of the tile cache.
+pub const DEFAULT_BUDGET_MB: u64 = 256;
+/// What an entry costs beyond its bytes (key, `Arc`, ETag, the cache's own slot), estimated.
+const ENTRY_OVERHEAD_BYTES: u64 = 160;
+
+/// Weighs a cached tile by the bytes it holds.
+#[derive(Clone)]
+struct TileBytes;
+
+impl Weighter<(Layer, TileId), Arc<CachedTile>> for TileBytes {
+    fn weight(&self, _: &(Layer, TileId), tile: &Arc<CachedTile>) -> u64 {
+        let held = tile.raw.as_ref().map_or(0, Vec::len)
+            + tile.gzip.as_ref().map_or(0, Vec::len)
+            + tile.etag.len();
+        held as u64 + ENTRY_OVERHEAD_BYTES
+    }
+}
+
+type Cache = quick_cache::sync::Cache<(Layer, TileId), Arc<CachedTile>, TileBytes>;
+
 pub struct TileService {
     rules: ZoomRules,
     /// Off only to measure uncached encoding (`GRIDMAP_TILE_CACHE=off`, used by bench/tiles.sh).
     caching: bool,
     source: ArcSwap<TileSource>,
-    cache: Mutex<HashMap<(Layer, TileId), Arc<CachedTile>>>,
+    cache: Cache,
+    budget_bytes: u64,
     rebuild: Mutex<()>,
+    /// One empty answer shared by every tile outside the atlas (never cached, never encoded).
+    outside: Arc<CachedTile>,
+}
+
+/// The budget from `GRIDMAP_TILE_CACHE_MB`, else the default.
+pub fn budget_from_env() -> u64 {
+    std::env::var("GRIDMAP_TILE_CACHE_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_BUDGET_MB)
+        * 1024
+        * 1024
 }
 
 impl TileService {
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileService {
+        TileService::with_budget(atlas, rules, budget_from_env())
+    }
+
+    /// A service whose cache holds at most `budget_bytes` of tiles.
+    pub fn with_budget(atlas: &Atlas, rules: ZoomRules, budget_bytes: u64) -> TileService {
+        let budget_bytes = budget_bytes.max(1024 * 1024);
         TileService {
             rules,
             caching: std::env::var("GRIDMAP_TILE_CACHE").map_or(true, |v| v != "off"),
             source: ArcSwap::from_pointee(TileSource::new(atlas, rules)),
-            cache: Mutex::new(HashMap::new()),
+            // About 2 KB per tile on average (most tiles of a county are small).
+            cache: Cache::with_weighter((budget_bytes / 2048) as usize, budget_bytes, TileBytes),
+            budget_bytes,
             rebuild: Mutex::new(()),
+            outside: Arc::new(CachedTile {
+                raw: None,
+                gzip: None,
+                etag: format!("\"{}\"", hex::encode(&Sha256::digest(b"")[..12])),
+            }),
         }
+    }
+
+    /// The byte budget and the bytes cached now.
+    pub fn usage(&self) -> (u64, u64) {
+        (self.budget_bytes, self.cache.weight())
     }
 
     pub fn source(&self) -> Arc<TileSource> {
@@ -72,28 +129,29 @@ impl TileService {
         let new = TileSource::new(atlas, self.rules);
         let changed = changed_boxes(&old, &new);
         self.source.store(Arc::new(new));
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        let before = cache.len();
-        cache.retain(|(_, tile), _| {
+        let before = self.cache.len();
+        self.cache.retain(|(_, tile), _| {
             let b = padded(*tile);
             !changed
                 .iter()
                 .any(|c| c[0] <= b[2] && b[0] <= c[2] && c[1] <= b[3] && b[1] <= c[3])
         });
-        before - cache.len()
+        before.saturating_sub(self.cache.len())
     }
 
     /// The tile, from cache or freshly encoded and compressed.
     pub fn tile(&self, layer: Layer, tile: TileId) -> Result<Arc<CachedTile>, TileError> {
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(layer, tile))
-        {
-            return Ok(hit.clone());
-        }
         let source = self.source.load_full();
+        let b = padded(tile);
+        let touches = source
+            .extent()
+            .is_some_and(|e| e[0] <= b[2] && b[0] <= e[2] && e[1] <= b[3] && b[1] <= e[3]);
+        if !touches {
+            return Ok(self.outside.clone());
+        }
+        if let Some(hit) = self.cache.get(&(layer, tile)) {
+            return Ok(hit);
+        }
         let raw = encode_tile(&source, layer, tile)?;
         let gzip = match &raw {
             Some(bytes) => {
@@ -112,15 +170,12 @@ impl TileService {
         if !self.caching {
             return Ok(entry);
         }
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert((layer, tile), entry.clone());
+        self.cache.insert((layer, tile), entry.clone());
         Ok(entry)
     }
 
     pub fn cached(&self) -> usize {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.cache.len()
     }
 }
 

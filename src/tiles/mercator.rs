@@ -31,6 +31,9 @@ pub struct TileId {
 
 /// Deepest zoom served.
 pub const MAX_ZOOM: u8 = 22;
+/// The deepest zoom served (the TileJSON `maxzoom`): a grid is legible by z18, and MapLibre
+/// over-zooms beyond it, so deeper tiles would only be cache fodder.
+pub const SERVED_MAX_ZOOM: u8 = 18;
 
 impl TileId {
     /// `None` when z is beyond `MAX_ZOOM` or x/y outside the zoom's grid.

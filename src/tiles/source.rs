@@ -209,6 +209,15 @@ impl TileSource {
             .map(|e| &self.cells[e.data])
     }
 
+    /// The box of every cell (west, south, east, north in Web Mercator); `None` when empty.
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        if self.cells.is_empty() {
+            return None;
+        }
+        let e = self.tree.root().envelope();
+        Some([e.lower()[0], e.lower()[1], e.upper()[0], e.upper()[1]])
+    }
+
     /// The label point in lon/lat, for pages and posters.
     pub fn label_lon_lat(&self, code: &str) -> Option<Point<f64>> {
         self.cells

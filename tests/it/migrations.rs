@@ -15,7 +15,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0003_staff_photos",
             "0004_drafts",
             "0005_registry",
-            "0006_incidents"
+            "0006_incidents",
+            "0007_tokens_calendar"
         ]
     );
     for table in [
@@ -28,6 +29,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         "cell_staff",
         "incidents",
         "incident_events",
+        "calendar_documents",
         "users",
         "api_tokens",
         "cell_lineage",

@@ -12,6 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
+import { watchCsp, assertSecurityHeaders } from './csp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.GRIDMAP_BIN || join(root, 'target', 'debug', 'gridmap');
@@ -127,7 +128,10 @@ try {
     return { status: r.status, body: await r.json().catch(() => null) };
   }, [path, init, token]);
 
-  await page.goto(origin + '/plan');
+  const csp = await watchCsp(page);
+
+  // 0. The page comes with its security headers (never framed) and runs under its CSP.
+  assertSecurityHeaders(await page.goto(origin + '/plan'), { frameAncestorsNone: true });
   await page.waitForFunction(() => window.gridmap && window.gridmap.map && window.gridmap.map.loaded() && window.gridmap.draw, null, { timeout: 60000 });
   assert.match(await page.title(), /网格调整（规划）/);
   assert.match(await page.textContent('header'), /网格调整/);
@@ -245,13 +249,14 @@ try {
   assert.ok(hasVertex(published.geometry, moved.to), 'the committed geometry should be published');
   await page.waitForFunction((a) => window.gridmap.cells().features.some((f) => f.properties.code === a), pick.a, { timeout: 20000 });
 
-  // 9. Nothing left localhost, no page errors.
+  // 9. Nothing left localhost, nothing broke the CSP, no page errors.
+  await csp.assertNone();
   const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(outside, [], 'requests left the server: ' + outside.join(', '));
   assert.deepEqual(pageErrors.map(String), [], 'page errors');
 
   if (shot) writeFileSync(shot, await page.screenshot());
-  console.log(`plan page: ok (village ${village}, vertex ${pick.p.join(',')} of ${pick.a}/${pick.b}: overlap → undo → valid move; committed revision ${number}; ${requests.length} requests, all local)`);
+  console.log(`plan page: ok (CSP clean; village ${village}, vertex ${pick.p.join(',')} of ${pick.a}/${pick.b}: overlap → undo → valid move; committed revision ${number}; ${requests.length} requests, all local)`);
 } catch (e) {
   console.error(e);
   failed = true;

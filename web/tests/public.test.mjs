@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { watchCsp, assertSecurityHeaders } from './csp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.GRIDMAP_BIN || join(root, 'target', 'debug', 'gridmap');
@@ -47,8 +48,10 @@ try {
   page.on('request', (r) => requests.push(r.url()));
   page.on('response', async (r) => { try { bodies.push((await r.body()).toString('latin1'), (await r.body()).toString('utf8')); } catch { /* redirects */ } });
   page.on('pageerror', (e) => { console.error('page error:', e); failed = true; });
+  const csp = await watchCsp(page);
 
-  await page.goto(origin + '/');
+  // 0. The page comes with its security headers and runs under its Content-Security-Policy.
+  assertSecurityHeaders(await page.goto(origin + '/'));
   await page.waitForFunction(() => window.gridmap && window.gridmap.map && window.gridmap.map.loaded() && window.gridmap.map.areTilesLoaded(), null, { timeout: 60000 });
   await page.waitForTimeout(500);
 
@@ -109,8 +112,11 @@ try {
   const households = csv(join(root, 'data', 'demo', 'households.csv')).slice(0, 500);
   for (const h of households) assert.ok(!everything.includes(h.phone), `household phone ${h.id} was sent`);
 
+  // 5. Nothing broke the Content-Security-Policy.
+  await csp.assertNone();
+
   if (shot) writeFileSync(shot, await page.screenshot());
-  console.log(`public page: ok (${requests.length} requests, all local; ${(coloured * 100).toFixed(0)}% of the map coloured)`);
+  console.log(`public page: ok (CSP clean; ${requests.length} requests, all local; ${(coloured * 100).toFixed(0)}% of the map coloured)`);
 } catch (e) {
   console.error(e);
   failed = true;

@@ -2,7 +2,9 @@
 // playwright-core). Starts its own `gridmap serve` with the demo (which seeds a week of incidents),
 // logs in with a command token, then reports an incident with a worker token and checks that the
 // wall shows it within 1 s of the POST without reloading, that an action arrives, and that the
-// KPI tile of today's reports goes up.
+// KPI tile of today's reports goes up. Also: the page runs under its Content-Security-Policy and
+// carries the security headers; the calendar banner is shown exactly when /health says the
+// working-day calendar does not reach far enough; provisional deadlines are marked （暂定）.
 // Run: node web/tests/wall.test.mjs [--screenshot out.png]   (make test runs it)
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { watchCsp, assertSecurityHeaders } from './csp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.GRIDMAP_BIN || join(root, 'target', 'debug', 'gridmap');
@@ -54,7 +57,10 @@ try {
   page.on('pageerror', (e) => { console.error('page error:', e); failed = true; });
   page.on('response', (r) => { if (r.status() >= 400) console.error('HTTP', r.status(), r.url()); });
 
-  await page.goto(origin + '/wall');
+  const csp = await watchCsp(page);
+
+  // The page comes with its security headers (never framed) and runs under its CSP.
+  assertSecurityHeaders(await page.goto(origin + '/wall'), { frameAncestorsNone: true });
   await page.fill('#token', command);
   await page.click('#login button');
   await page.waitForFunction(() => window.gridmap && window.gridmap.ready && window.gridmap.map.loaded(), null, { timeout: 60000 }).catch(async (e) => { console.error('login error:', await page.textContent('#login-error'), await page.evaluate(() => [window.gridmap?.ready, window.gridmap?.map.loaded()])); throw e; });
@@ -63,6 +69,28 @@ try {
   assert.ok(before.n >= 100, `the demo week of incidents is on the wall: ${before.n}`);
   assert.ok(before.kpis.open > 0, 'open incidents counted');
   assert.match(await page.textContent('#overdue'), /网格/, 'overdue incidents are listed with their grid');
+
+  // The calendar banner agrees with /health, whatever today's date: shown iff calendar.ok is false.
+  const health = await fetch(origin + '/health').then((r) => r.json());
+  assert.ok(health.calendar && typeof health.calendar.ok === 'boolean', '/health reports the calendar: ' + JSON.stringify(health));
+  await page.waitForFunction(() => window.gridmap.calendarChecked, null, { timeout: 10000 });
+  assert.equal(await page.locator('#calendar-warning').count(), 1, 'the wall has the calendar banner');
+  const bannerShown = await page.isVisible('#calendar-warning');
+  assert.equal(bannerShown, health.calendar.ok === false,
+    `calendar banner ${bannerShown ? 'shown' : 'hidden'} but /health says ${JSON.stringify(health.calendar)}`);
+  if (bannerShown && health.calendar.covered_until) {
+    assert.ok((await page.textContent('#calendar-warning')).includes(health.calendar.covered_until), 'the banner names the end of the calendar');
+  }
+  // Every listed deadline is marked provisional exactly when its incident says so.
+  const marks = await page.evaluate(() => [...document.querySelectorAll('#overdue li[data-id]')].map((li) => {
+    const i = window.gridmap.incidents().find((x) => String(x.id) === li.dataset.id);
+    return { id: li.dataset.id, known: !!i, provisional: !!(i && i.provisional), marked: li.textContent.includes('（暂定）') };
+  }));
+  assert.ok(marks.length > 0, 'overdue items carry their incident id');
+  for (const m of marks) {
+    assert.ok(m.known, `overdue item ${m.id} is an incident on the wall`);
+    assert.equal(m.marked, m.provisional, `incident ${m.id}: provisional ${m.provisional}, marked （暂定） ${m.marked}`);
+  }
 
   // A report arrives without reloading, within a second of the POST.
   const posted = Date.now();
@@ -98,6 +126,7 @@ try {
   const fits = await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight + 1);
   assert.ok(fits, 'the 4K layout fits the screen');
   if (shot) await page.screenshot({ path: shot.replace(/\.png$/, '-4k.png') });
+  await csp.assertNone();
   assert.ok(!failed, 'no page errors');
   // The server stops on SIGTERM even with the wall still connected to its live stream.
   const stopping = Date.now();
@@ -108,7 +137,7 @@ try {
   ]);
   assert.ok(stopped, 'the server stops on SIGTERM while a wall is connected');
   console.log(`server stopped ${Date.now() - stopping} ms after SIGTERM with the wall connected`);
-  console.log(`wall: ok (new incident shown ${seenAfter} ms after the POST; ${before.n} incidents on the wall; ${requests.length} requests, all local)`);
+  console.log(`wall: ok (CSP clean; calendar banner ${bannerShown ? 'shown' : 'hidden'} as /health says; new incident shown ${seenAfter} ms after the POST; ${before.n} incidents on the wall; ${requests.length} requests, all local)`);
 } catch (e) {
   console.error(e);
   failed = true;

@@ -1,0 +1,108 @@
+//! Who may see what, decided per kind of record in one place (DESIGN.md §5). Every path that hands
+//! out a record of that kind — REST list and one, actions, Open311, the live stream, the wall,
+//! exports — asks here, so a new endpoint cannot forget a rule it never wrote.
+
+use super::role::Role;
+
+/// Whether `cell` lies in one of `own` (a worker's grids; a village code covers its grids).
+pub fn in_own_cells(own: &[String], cell: &str) -> bool {
+    own.iter().any(|o| !o.is_empty() && cell.starts_with(o.as_str()))
+}
+
+/// How much of an incident a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentAccess {
+    /// Everything: description, exact location, address, photos, notes, team.
+    Full,
+    /// Category, state, grid, dates and a location rounded to the grid; no free text (whatever a
+    /// reporter wrote can hold personal data), no photos, no notes, no team.
+    Summary,
+    /// Not at all.
+    Denied,
+}
+
+/// The incident rule: command and admin see all; a worker the incidents of its own grids only; a
+/// planner a summary of every incident (enough to judge a redraw, nothing a reporter wrote).
+///
+/// ```
+/// use gridmap::domain::access::{incident_access, IncidentAccess};
+/// use gridmap::domain::role::Role;
+/// let own = vec!["520328004016001".to_string()];
+/// assert_eq!(incident_access(Role::Worker, &own, Some("520328004016001")), IncidentAccess::Full);
+/// assert_eq!(incident_access(Role::Worker, &own, Some("520328101200004")), IncidentAccess::Denied);
+/// assert_eq!(incident_access(Role::Planner, &[], Some("520328101200004")), IncidentAccess::Summary);
+/// ```
+pub fn incident_access(role: Role, own: &[String], cell: Option<&str>) -> IncidentAccess {
+    match role {
+        Role::Admin | Role::Command => IncidentAccess::Full,
+        Role::Planner => IncidentAccess::Summary,
+        Role::Worker => match cell {
+            Some(c) if in_own_cells(own, c) => IncidentAccess::Full,
+            _ => IncidentAccess::Denied,
+        },
+    }
+}
+
+/// Acting on an incident (the loop's actions) needs full sight of it and a field role.
+pub fn may_act_on_incident(role: Role, own: &[String], cell: Option<&str>) -> bool {
+    matches!(role, Role::Worker | Role::Command | Role::Admin)
+        && incident_access(role, own, cell) == IncidentAccess::Full
+}
+
+/// How much of a grid's households a caller may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HouseholdAccess {
+    /// Everything, ID numbers whole (admin).
+    Full,
+    /// Everything, ID numbers masked (the grid's own team).
+    Team,
+    /// Addresses and sizes only (planner).
+    Addresses,
+    /// Nothing (command sees aggregates elsewhere; a worker of another grid).
+    Denied,
+}
+
+/// The household rule: admin all; a worker its own grids, ID numbers masked; a planner addresses
+/// and sizes; command nothing but the aggregates of `counts`.
+pub fn household_access(role: Role, own: &[String], cell: &str) -> HouseholdAccess {
+    match role {
+        Role::Admin => HouseholdAccess::Full,
+        Role::Worker if in_own_cells(own, cell) => HouseholdAccess::Team,
+        Role::Planner => HouseholdAccess::Addresses,
+        Role::Worker | Role::Command => HouseholdAccess::Denied,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_sees_only_incidents_inside_its_own_grids() {
+        let own = vec!["520328004016".to_string()];
+        assert_eq!(
+            incident_access(Role::Worker, &own, Some("520328004016003")),
+            IncidentAccess::Full
+        );
+        assert_eq!(
+            incident_access(Role::Worker, &own, Some("520328004017001")),
+            IncidentAccess::Denied
+        );
+        assert_eq!(incident_access(Role::Worker, &own, None), IncidentAccess::Denied);
+        assert_eq!(
+            incident_access(Role::Worker, &[String::new()], Some("520328004017001")),
+            IncidentAccess::Denied,
+            "an empty code is no wildcard"
+        );
+    }
+
+    #[test]
+    fn planners_never_act_and_see_summaries() {
+        assert!(!may_act_on_incident(Role::Planner, &[], Some("520328004016001")));
+        assert!(may_act_on_incident(Role::Command, &[], None));
+        assert_eq!(
+            incident_access(Role::Planner, &[], None),
+            IncidentAccess::Summary
+        );
+    }
+}
