@@ -31,6 +31,9 @@ seed=${SEED:-1}
 max_seconds=${MAX_SECONDS:-1800}
 budgets=("$@")
 [ ${#budgets[@]} -gt 0 ] || budgets=("${GRIDMAP_TILE_CACHE_MB:-64}")
+for b in "${budgets[@]}"; do
+  [[ "$b" =~ ^[0-9]+$ ]] || { echo "budget must be a whole number of MB, got '$b'"; exit 2; }
+done
 server=
 wrk_pid=
 
@@ -166,7 +169,7 @@ for budget in "${budgets[@]}"; do
       kill -INT "$wrk_pid" 2>/dev/null || true
       interrupted=1
     fi
-    kill -0 "$server" 2>/dev/null || { echo "server died during the load"; break; }
+    kill -0 "$server" 2>/dev/null || { echo "server died during the load"; kill -INT "$wrk_pid" 2>/dev/null || true; break; }
     sleep 1
   done
   wait "$wrk_pid" || true

@@ -10,6 +10,18 @@ pub const HOLIDAYS_DIR: &str = "data/holidays";
 
 /// Reads `YYYY.json` files in `dir` (in name order) and then `dir/local/*.json`.
 pub fn load_calendar(dir: &Path) -> Result<Calendar, String> {
+    Calendar::from_documents(&calendar_documents(dir)?).map_err(|e| e.to_string())
+}
+
+/// The calendar directory of this process (`GRIDMAP_HOLIDAYS_DIR`, else `data/holidays`).
+pub fn holidays_dir() -> std::path::PathBuf {
+    std::env::var_os("GRIDMAP_HOLIDAYS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| HOLIDAYS_DIR.into())
+}
+
+/// The documents of the calendar directory, in load order, named by their files.
+pub fn calendar_documents(dir: &Path) -> Result<Vec<(String, serde_json::Value)>, String> {
     let mut documents = Vec::new();
     for sub in [dir.to_path_buf(), dir.join("local")] {
         let Ok(entries) = std::fs::read_dir(&sub) else {
@@ -29,16 +41,22 @@ pub fn load_calendar(dir: &Path) -> Result<Calendar, String> {
             documents.push((file.display().to_string(), value));
         }
     }
-    Calendar::from_documents(&documents).map_err(|e| e.to_string())
+    Ok(documents)
+}
+
+/// The files' documents, or none (with a warning) when they cannot be read.
+pub fn calendar_documents_or_warn() -> Vec<(String, serde_json::Value)> {
+    let dir = holidays_dir();
+    calendar_documents(&dir).unwrap_or_else(|e| {
+        tracing::warn!("holiday calendar files not read ({e}); only weekends are days off");
+        Vec::new()
+    })
 }
 
 /// The calendar for this process: `GRIDMAP_HOLIDAYS_DIR`, else `data/holidays`, else (with a
 /// warning) weekends only.
 pub fn calendar() -> Calendar {
-    let dir = std::env::var_os("GRIDMAP_HOLIDAYS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| HOLIDAYS_DIR.into());
-    match load_calendar(&dir) {
+    match load_calendar(&holidays_dir()) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!("holiday calendar not loaded ({e}); only weekends are days off");

@@ -3,6 +3,7 @@
 //! Layers: `domain` (pure rules), `geometry` (pure geometry), `import` (parsing user files),
 //! `demo` (the synthetic demo deployment), `store` (PostGIS, the only place with SQL), `http` (axum).
 
+pub mod app;
 pub mod atlas;
 pub mod config;
 pub mod demo;

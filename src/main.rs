@@ -91,6 +91,26 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The working-day calendar (holidays and make-up working days).
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarAction {
+    /// Load a year's national schedule (or a local overlay) into the database, in the shape of
+    /// data/holidays/YYYY.json; re-dates open incidents and every server reloads.
+    Import {
+        file: PathBuf,
+        /// The document's name (a second import under the same name replaces it); default: the
+        /// file's name without extension.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show how far the calendar reaches.
+    Status,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -352,6 +372,70 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .unwrap_or_default();
                 Ok(format!(
                     "created user {name} with role {role}{until}; its token (shown only now):\n{token}"
+                ))
+            })
+            .await
+        }
+        Command::Calendar {
+            action: CalendarAction::Import { file, name },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: line {} column {}: {e}",
+                    file.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            let name = name.unwrap_or_else(|| {
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "calendar".into())
+            });
+            with_database(url, &cli.data_dir, |mut client| async move {
+                let loaded = gridmap::app::calendar::import(
+                    &mut client,
+                    &name,
+                    &document,
+                    "gridmap calendar import",
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "loaded {} ({}{} holidays, {} make-up working days); calendar covered until {}{}; {} open incident deadline(s) re-dated",
+                    loaded.name,
+                    loaded.year.map(|y| format!("{y}: ")).unwrap_or_default(),
+                    loaded.holidays,
+                    loaded.workdays,
+                    loaded
+                        .calendar
+                        .covered_until
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    if loaded.calendar.ok { "" } else { " (less than 60 days ahead)" },
+                    loaded.deadlines_moved
+                ))
+            })
+            .await
+        }
+        Command::Calendar {
+            action: CalendarAction::Status,
+        } => {
+            with_database(url, &cli.data_dir, |client| async move {
+                let calendar = gridmap::app::calendar::current(&client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = gridmap::app::calendar::status_now(&calendar);
+                Ok(format!(
+                    "covered until {}: {}",
+                    status
+                        .covered_until
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    if status.ok { "ok" } else { "load the next year (less than 60 days ahead)" }
                 ))
             })
             .await
@@ -643,6 +727,28 @@ async fn serve_opened(
     gridmap::atlas::live::reload(&state.pool, &state.atlas)
         .await
         .map_err(|e| e.to_string())?;
+    {
+        let client = state.pool.get().await.map_err(|e| e.to_string())?;
+        let calendar = gridmap::app::calendar::current(&client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = gridmap::app::calendar::status_now(&calendar);
+        if !status.ok {
+            tracing::warn!(
+                "the working-day calendar covers only until {}: deadlines after it count weekends only and are marked provisional; load the next year with `gridmap calendar import`",
+                status
+                    .covered_until
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "nothing".into())
+            );
+        }
+        state.calendar.store(std::sync::Arc::new(calendar));
+    }
+    let calendar_follower = gridmap::app::calendar::follow(
+        config.clone(),
+        pool.clone(),
+        state.calendar.clone(),
+    );
     let follower =
         gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());
@@ -656,6 +762,7 @@ async fn serve_opened(
         .await
         .map_err(|e| e.to_string())?;
     follower.abort();
+    calendar_follower.abort();
     live.abort();
     pool.close();
     tracing::info!("server stopped");

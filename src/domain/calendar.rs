@@ -29,6 +29,107 @@ pub struct Calendar {
     exceptions: BTreeMap<NaiveDate, bool>,
     /// Names of holidays and make-up days, for display.
     names: BTreeMap<NaiveDate, String>,
+    /// Years whose national schedule is loaded (documents with `"year"`); other years fall back
+    /// to weekends only, which is wrong for 元旦 and 春节 — so deadlines there are provisional.
+    years: std::collections::BTreeSet<i32>,
+    /// Where each document came from, in load order.
+    sources: Vec<String>,
+}
+
+/// How far ahead the calendar must reach (DESIGN: warn before deadlines silently go wrong).
+pub const COVER_AHEAD_DAYS: u64 = 60;
+
+/// Whether the calendar reaches far enough: `ok` when it covers today + `COVER_AHEAD_DAYS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CalendarStatus {
+    pub covered_until: Option<NaiveDate>,
+    pub ok: bool,
+}
+
+/// What a document to import holds, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSummary {
+    pub year: Option<i32>,
+    pub holidays: usize,
+    pub workdays: usize,
+}
+
+/// Checks a calendar document before it is loaded: `holidays` and `workdays` map `YYYY-MM-DD`
+/// dates to non-empty names; no date is both; with a `year`, every date lies in it; a make-up
+/// working day falls on a weekend (a weekday is a working day anyway).
+pub fn check_document(file: &str, doc: &Value) -> Result<DocumentSummary, CalendarError> {
+    let bad = |message: String| CalendarError::Bad {
+        file: file.to_string(),
+        message,
+    };
+    let object = doc
+        .as_object()
+        .ok_or_else(|| bad("the document must be a JSON object".into()))?;
+    if let Some(key) = object
+        .keys()
+        .find(|k| !["year", "source", "holidays", "workdays", "note"].contains(&k.as_str()))
+    {
+        return Err(bad(format!(
+            "unknown key {key:?}; a calendar has year, source, holidays, workdays"
+        )));
+    }
+    let year = match object.get("year") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|y| (2000..=2100).contains(y))
+                .map(|y| y as i32)
+                .ok_or_else(|| bad(format!("year must be a year 2000–2100, got {v}")))?,
+        ),
+    };
+    if object.get("holidays").is_none() && object.get("workdays").is_none() {
+        return Err(bad("the document has neither holidays nor workdays".into()));
+    }
+    let mut seen: BTreeMap<NaiveDate, &str> = BTreeMap::new();
+    let mut counts = [0usize; 2];
+    for (n, key) in ["holidays", "workdays"].into_iter().enumerate() {
+        let Some(entries) = object.get(key) else {
+            continue;
+        };
+        let entries = entries
+            .as_object()
+            .ok_or_else(|| bad(format!("\"{key}\" must map dates to names")))?;
+        for (text, name) in entries {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|d| d.format("%Y-%m-%d").to_string() == *text)
+                .ok_or_else(|| bad(format!("{key}: {text:?} is not a YYYY-MM-DD date")))?;
+            let name = name
+                .as_str()
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && !n.contains('\0') && n.chars().count() <= 40)
+                .ok_or_else(|| bad(format!("{key}: {text} needs a name (e.g. 春节)")))?;
+            if let Some(y) = year.filter(|y| *y != date.year()) {
+                return Err(bad(format!("{key}: {text} is not in the year {y}")));
+            }
+            if let Some(other) = seen.insert(date, key) {
+                return Err(bad(format!(
+                    "{text} is both in {other} and in {key}: a date is a holiday or a working day"
+                )));
+            }
+            // A national make-up day is a weekend; a local overlay may turn a holiday back.
+            if key == "workdays"
+                && year.is_some()
+                && !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+            {
+                return Err(bad(format!(
+                    "workdays: {text} ({name}) is a {:?}, a working day anyway; make-up days fall on weekends",
+                    date.weekday()
+                )));
+            }
+            counts[n] += 1;
+        }
+    }
+    Ok(DocumentSummary {
+        year,
+        holidays: counts[0],
+        workdays: counts[1],
+    })
 }
 
 impl Calendar {
@@ -57,8 +158,59 @@ impl Calendar {
                         .insert(date, name.as_str().unwrap_or_default().to_string());
                 }
             }
+            if let Some(year) = doc.get("year").and_then(Value::as_i64) {
+                calendar.years.insert(year as i32);
+            }
+            calendar.sources.push(file.clone());
         }
         Ok(calendar)
+    }
+
+    /// The last day of the unbroken run of national years loaded (from the earliest on).
+    pub fn covered_until(&self) -> Option<NaiveDate> {
+        let first = *self.years.iter().next()?;
+        let mut last = first;
+        while self.years.contains(&(last + 1)) {
+            last += 1;
+        }
+        NaiveDate::from_ymd_opt(last, 12, 31)
+    }
+
+    /// Whether the calendar covers `today` + `COVER_AHEAD_DAYS`.
+    pub fn status(&self, today: NaiveDate) -> CalendarStatus {
+        let covered_until = self.covered_until();
+        CalendarStatus {
+            covered_until,
+            ok: covered_until.is_some_and(|c| today + Days::new(COVER_AHEAD_DAYS) <= c),
+        }
+    }
+
+    /// A deadline (24:00 China time of its last day) falls beyond the covered years: it was
+    /// counted with weekends only there and may move when that year's schedule is loaded.
+    pub fn is_provisional(&self, deadline: DateTime<Utc>) -> bool {
+        let last_day = (deadline - TimeDelta::seconds(1))
+            .with_timezone(&china())
+            .date_naive();
+        self.covered_until().is_none_or(|c| last_day > c)
+    }
+
+    /// The holidays (`false`) and make-up working days (`true`) of `year`, with their names.
+    pub fn exceptions_in(&self, year: i32) -> Vec<(NaiveDate, bool, &str)> {
+        self.exceptions
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, w)| (*d, *w, self.name(*d).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Whether `year`'s national schedule is loaded.
+    pub fn covers_year(&self, year: i32) -> bool {
+        self.years.contains(&year)
+    }
+
+    /// Where the documents came from, in load order.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
     }
 
     /// Is `date` a working day?
@@ -201,6 +353,54 @@ mod tests {
             "outside the data: weekends are off"
         );
         assert!(c.is_workday(date("2027-01-04")));
+    }
+
+    #[test]
+    fn coverage_ends_with_the_last_unbroken_year_and_warns_sixty_days_ahead() {
+        let c = calendar();
+        assert_eq!(c.covered_until(), Some(date("2026-12-31")));
+        assert!(c.status(date("2026-10-31")).ok);
+        assert!(!c.status(date("2026-11-02")).ok, "31 Dec is under 60 days away");
+        assert!(!c.is_provisional(at("2026-12-31T00:00:00+08:00")));
+        assert!(!c.is_provisional(at("2027-01-01T00:00:00+08:00")), "24:00 on 31 Dec");
+        assert!(c.is_provisional(at("2027-01-05T00:00:00+08:00")));
+        assert!(Calendar::default().is_provisional(at("2026-06-01T00:00:00+08:00")));
+        let mut docs = vec![("2026".to_string(), serde_json::json!({"year": 2026, "holidays": {}}))];
+        docs.push(("2028".to_string(), serde_json::json!({"year": 2028, "holidays": {}})));
+        let gap = Calendar::from_documents(&docs).unwrap();
+        assert_eq!(gap.covered_until(), Some(date("2026-12-31")), "2027 is missing");
+    }
+
+    #[test]
+    fn a_document_to_import_is_checked_date_by_date() {
+        let ok = serde_json::json!({"year": 2027, "holidays": {"2027-01-01": "元旦"},
+                                    "workdays": {"2027-02-06": "春节"}});
+        assert_eq!(
+            check_document("2027.json", &ok).unwrap(),
+            DocumentSummary { year: Some(2027), holidays: 1, workdays: 1 }
+        );
+        let overlay = serde_json::json!({"workdays": {"2026-10-02": "县防汛值守"}});
+        assert!(check_document("local.json", &overlay).is_ok(), "an overlay may work a holiday");
+        for year in ["2024", "2025", "2026"] {
+            let path = format!("{}/data/holidays/{year}.json", env!("CARGO_MANIFEST_DIR"));
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            check_document(year, &doc).unwrap();
+        }
+        for (doc, needle) in [
+            (serde_json::json!({"holidays": {"2027-02-30": "春节"}}), "2027-02-30"),
+            (serde_json::json!({"holidays": {"2027-1-1": "元旦"}}), "2027-1-1"),
+            (serde_json::json!({"holidays": {"2027-01-01": ""}}), "needs a name"),
+            (serde_json::json!({"year": 2027, "holidays": {"2026-10-01": "国庆节"}}), "not in the year"),
+            (serde_json::json!({"holidays": {"2027-02-06": "春节"}, "workdays": {"2027-02-06": "春节"}}), "both"),
+            (serde_json::json!({"year": 2027, "workdays": {"2027-02-08": "春节"}}), "weekends"),
+            (serde_json::json!({"year": 2027}), "neither"),
+            (serde_json::json!({"holiday": {}}), "unknown key"),
+            (serde_json::json!([1]), "object"),
+        ] {
+            let err = check_document("f.json", &doc).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+            assert!(err.starts_with("f.json: "), "{err}");
+        }
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub fn incident_json(
         suspended: row.suspended_seconds,
         suspended_since: row.suspended_since,
     };
-    let status = clock.status(&state.calendar, row.closed_at.unwrap_or(now));
+    let calendar = state.calendar.load();
+    let status = clock.status(&calendar, row.closed_at.unwrap_or(now));
     json!({
         "id": row.id,
         "category": row.category,
@@ -84,6 +85,8 @@ pub fn incident_json(
         "created_at": row.created_at.to_rfc3339(),
         "updated_at": row.updated_at.to_rfc3339(),
         "deadline_at": (row.state != "作废").then(|| status.deadline_at.to_rfc3339()),
+        // Counted with weekends only beyond the calendar's years: may move when the year loads.
+        "provisional": row.state != "作废" && !finished && calendar.is_provisional(status.deadline_at),
         "warning": if finished && row.closed_at.is_none() { "normal" } else { status.warning },
         "overdue": !finished && status.overdue || row.closed_at.is_some_and(|_| status.overdue),
         "suspended": row.suspended_since.is_some(),
@@ -347,7 +350,7 @@ pub async fn report_incident(
     };
     let now = Utc::now();
     let days = rules.days(STAGE, level.as_str(), &code);
-    let clock = Clock::new(&state.calendar, now, days);
+    let clock = Clock::new(&state.calendar.load(), now, days);
     let category_label = path.clone();
     let new = NewIncident {
         category: &category_label,
@@ -364,7 +367,7 @@ pub async fn report_incident(
         level: level.as_str(),
         created_at: now,
         budget_seconds: clock.budget,
-        deadline_at: clock.status(&state.calendar, now).deadline_at,
+        deadline_at: clock.status(&state.calendar.load(), now).deadline_at,
         photos: &report.photos,
     };
     let teams = match &cell {
@@ -588,7 +591,7 @@ pub async fn act(
     let rules = store::sla_rules(&client).await?;
     let categories = store::categories(&client).await?;
     let atlas = state.atlas.load_full();
-    let calendar = state.calendar.clone();
+    let calendar = state.calendar.load_full();
     let now = Utc::now();
     let (role, own_cells) = (u.role, u.cells.clone());
     let state_ref = state.clone();
@@ -780,7 +783,7 @@ pub async fn stats(
                 finished: incident::State::parse(&r.state).is_none_or(|s| s.is_finished()),
                 deadline_at: Some(
                     clock
-                        .status(&state.calendar, r.closed_at.unwrap_or(now))
+                        .status(&state.calendar.load(), r.closed_at.unwrap_or(now))
                         .deadline_at,
                 ),
                 closed_at: r.closed_at,

@@ -46,7 +46,7 @@ pub struct AppState {
     /// Snapshots of past revisions for `as_of` queries, the most recently used kept.
     pub past: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Arc<Atlas>>>>,
     /// Working days (holidays and make-up days) for incident deadlines.
-    pub calendar: std::sync::Arc<crate::domain::calendar::Calendar>,
+    pub calendar: crate::app::calendar::SharedCalendar,
     /// The live event hub (fed by `Hub::follow` in a server; tests may leave it idle).
     pub live: crate::live::Hub,
     /// Failed authentications per client address.
@@ -69,7 +69,9 @@ impl AppState {
                 .unwrap_or_else(|| "web".into()),
             band: Default::default(),
             past: Default::default(),
-            calendar: std::sync::Arc::new(crate::config::calendar()),
+            calendar: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::config::calendar(),
+            )),
             live: crate::live::Hub::new(),
             auth_limiter: Default::default(),
         }
@@ -111,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/revision", get(card::current_revision))
         .route("/api/v1/staff/{id}/photo", get(card::staff_photo))
         .route("/api/v1/locate", get(locate::locate))
+        .route("/api/v1/calendar", get(public::calendar))
         .route(
             "/api/v1/validate",
             post(planning::validate).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),

@@ -21,7 +21,16 @@ pub async fn health(State(state): State<AppState>) -> Response {
     };
     match tokio::time::timeout(std::time::Duration::from_secs(5), probe).await {
         Ok(Ok(revision)) => {
-            Json(json!({"status": "ok", "revision": revision, "database": "ok"})).into_response()
+            let calendar = crate::app::calendar::status_now(&state.calendar.load());
+            if !calendar.ok {
+                tracing::warn!(
+                    "the working-day calendar covers only until {:?}: load the next year (gridmap calendar import)",
+                    calendar.covered_until
+                );
+            }
+            Json(json!({"status": "ok", "revision": revision, "database": "ok",
+                        "calendar": calendar}))
+            .into_response()
         }
         Ok(Err(e)) => unavailable(e.to_string()),
         Err(_) => unavailable("timed out after 5 s".into()),
@@ -29,15 +38,65 @@ pub async fn health(State(state): State<AppState>) -> Response {
 }
 
 fn unavailable(reason: String) -> Response {
+    // The driver's words go to the log only.
     tracing::warn!("health check failed: {reason}");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         Json(
             json!({"status": "unavailable", "revision": null, "database": "unavailable",
-                    "error": {"code": "database_unavailable", "message": reason, "details": null}}),
+                    "error": {"code": "database_unavailable",
+                              "message": "the database is unavailable; try again shortly",
+                              "details": null}}),
         ),
     )
         .into_response()
+}
+
+/// `GET /api/v1/calendar?year=YYYY`: the working-day calendar of a year as this deployment
+/// counts deadlines (holidays, make-up working days, whether the year's national schedule is
+/// loaded) and how far it reaches. Public: it is the State Council's schedule.
+pub async fn calendar(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let calendar = state.calendar.load();
+    let status = crate::app::calendar::status_now(&calendar);
+    let year = match query.get("year") {
+        Some(y) => y
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .ok_or_else(|| ApiError::bad_field("year", format!("year must be 2000–2100, got {y:?}")))?,
+        None => chrono::Utc::now()
+            .with_timezone(&crate::domain::calendar::china())
+            .date_naive()
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap_or(2026),
+    };
+    if let Some(other) = query.keys().find(|k| k.as_str() != "year") {
+        return Err(ApiError::bad_field(
+            other,
+            format!("unknown query parameter {other:?}; use year"),
+        ));
+    }
+    let mut holidays = serde_json::Map::new();
+    let mut workdays = serde_json::Map::new();
+    for (date, working, name) in calendar.exceptions_in(year) {
+        let target = if working { &mut workdays } else { &mut holidays };
+        target.insert(date.format("%Y-%m-%d").to_string(), json!(name));
+    }
+    Ok(Json(json!({
+        "year": year,
+        "covered": calendar.covers_year(year),
+        "holidays": holidays,
+        "workdays": workdays,
+        "calendar": status,
+        "sources": calendar.sources().iter()
+            .map(|s| s.rsplit('/').next().unwrap_or(s))
+            .collect::<Vec<_>>(),
+    })))
 }
 
 /// `GET /api/v1/cells?level=&parent=&as_of=` → a GeoJSON FeatureCollection.

@@ -2,6 +2,7 @@
 //! `migrations/`. Nothing above this module builds a query.
 
 pub mod buildings;
+pub mod calendar;
 pub mod cards;
 pub mod cells;
 pub mod demo;

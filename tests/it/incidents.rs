@@ -654,7 +654,7 @@ async fn the_demo_week_of_incidents_feeds_the_kpis() {
     let mut client = db.client().await;
     let seeded = gridmap::store::demo::seed_week_of_incidents(
         &mut client,
-        &state.calendar,
+        &state.calendar.load(),
         chrono::Utc::now(),
     )
     .await
