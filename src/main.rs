@@ -190,7 +190,9 @@ fn parse_expiry(text: &str) -> Result<chrono::TimeDelta, String> {
         .parse()
         .ok()
         .filter(|n| *n > 0 && *n <= 100_000)
-        .ok_or_else(|| format!("--expires {text:?}: give a positive number and a unit, e.g. 90d, 12h, 30m"))?;
+        .ok_or_else(|| {
+            format!("--expires {text:?}: give a positive number and a unit, e.g. 90d, 12h, 30m")
+        })?;
     match unit {
         "d" => Ok(chrono::TimeDelta::days(n)),
         "h" => Ok(chrono::TimeDelta::hours(n)),
@@ -379,8 +381,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Calendar {
             action: CalendarAction::Import { file, name },
         } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
                 format!(
                     "{}: line {} column {}: {e}",
@@ -435,7 +437,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                         .covered_until
                         .map(|d| d.to_string())
                         .unwrap_or_else(|| "-".into()),
-                    if status.ok { "ok" } else { "load the next year (less than 60 days ahead)" }
+                    if status.ok {
+                        "ok"
+                    } else {
+                        "load the next year (less than 60 days ahead)"
+                    }
                 ))
             })
             .await
@@ -473,7 +479,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                         .unwrap_or_else(|| "-".into())
                 };
-                let mut out = String::from("id\tuser\trole\tprefix\tcreated\tlast used\texpires\trevoked");
+                let mut out =
+                    String::from("id\tuser\trole\tprefix\tcreated\tlast used\texpires\trevoked");
                 for t in tokens {
                     out.push_str(&format!(
                         "\n{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -744,11 +751,8 @@ async fn serve_opened(
         }
         state.calendar.store(std::sync::Arc::new(calendar));
     }
-    let calendar_follower = gridmap::app::calendar::follow(
-        config.clone(),
-        pool.clone(),
-        state.calendar.clone(),
-    );
+    let calendar_follower =
+        gridmap::app::calendar::follow(config.clone(), pool.clone(), state.calendar.clone());
     let follower =
         gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde_json::Value;
 
-use crate::domain::calendar::{Calendar, CalendarError, CalendarStatus, DocumentSummary, check_document, china};
+use crate::domain::calendar::{
+    Calendar, CalendarError, CalendarStatus, DocumentSummary, check_document, china,
+};
 use crate::domain::sla::Clock;
 use crate::store::{self, StoreError, calendar as stored};
 
@@ -40,9 +42,16 @@ pub struct Loaded {
 }
 
 /// Files first, then the database's documents (later ones win on a date).
-pub fn build(files: &[(String, Value)], loaded: &[(String, Value)]) -> Result<Calendar, CalendarError> {
+pub fn build(
+    files: &[(String, Value)],
+    loaded: &[(String, Value)],
+) -> Result<Calendar, CalendarError> {
     let mut all = files.to_vec();
-    all.extend(loaded.iter().map(|(n, d)| (format!("database:{n}"), d.clone())));
+    all.extend(
+        loaded
+            .iter()
+            .map(|(n, d)| (format!("database:{n}"), d.clone())),
+    );
     Calendar::from_documents(&all)
 }
 
@@ -128,7 +137,11 @@ async fn redate(
 }
 
 /// Reloads `shared` whenever a document is loaded anywhere (and after the listener reconnects).
-pub fn follow(config: tokio_postgres::Config, pool: Pool, shared: SharedCalendar) -> tokio::task::JoinHandle<()> {
+pub fn follow(
+    config: tokio_postgres::Config,
+    pool: Pool,
+    shared: SharedCalendar,
+) -> tokio::task::JoinHandle<()> {
     let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<()>();
     let listener = store::listen::spawn_listener(config, stored::CALENDAR_CHANNEL, move |_| {
         let _ = wake.send(());

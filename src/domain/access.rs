@@ -6,7 +6,8 @@ use super::role::Role;
 
 /// Whether `cell` lies in one of `own` (a worker's grids; a village code covers its grids).
 pub fn in_own_cells(own: &[String], cell: &str) -> bool {
-    own.iter().any(|o| !o.is_empty() && cell.starts_with(o.as_str()))
+    own.iter()
+        .any(|o| !o.is_empty() && cell.starts_with(o.as_str()))
 }
 
 /// How much of an incident a caller may see.
@@ -88,7 +89,10 @@ mod tests {
             incident_access(Role::Worker, &own, Some("520328004017001")),
             IncidentAccess::Denied
         );
-        assert_eq!(incident_access(Role::Worker, &own, None), IncidentAccess::Denied);
+        assert_eq!(
+            incident_access(Role::Worker, &own, None),
+            IncidentAccess::Denied
+        );
         assert_eq!(
             incident_access(Role::Worker, &[String::new()], Some("520328004017001")),
             IncidentAccess::Denied,
@@ -98,7 +102,11 @@ mod tests {
 
     #[test]
     fn planners_never_act_and_see_summaries() {
-        assert!(!may_act_on_incident(Role::Planner, &[], Some("520328004016001")));
+        assert!(!may_act_on_incident(
+            Role::Planner,
+            &[],
+            Some("520328004016001")
+        ));
         assert!(may_act_on_incident(Role::Command, &[], None));
         assert_eq!(
             incident_access(Role::Planner, &[], None),

@@ -360,15 +360,31 @@ mod tests {
         let c = calendar();
         assert_eq!(c.covered_until(), Some(date("2026-12-31")));
         assert!(c.status(date("2026-10-31")).ok);
-        assert!(!c.status(date("2026-11-02")).ok, "31 Dec is under 60 days away");
+        assert!(
+            !c.status(date("2026-11-02")).ok,
+            "31 Dec is under 60 days away"
+        );
         assert!(!c.is_provisional(at("2026-12-31T00:00:00+08:00")));
-        assert!(!c.is_provisional(at("2027-01-01T00:00:00+08:00")), "24:00 on 31 Dec");
+        assert!(
+            !c.is_provisional(at("2027-01-01T00:00:00+08:00")),
+            "24:00 on 31 Dec"
+        );
         assert!(c.is_provisional(at("2027-01-05T00:00:00+08:00")));
         assert!(Calendar::default().is_provisional(at("2026-06-01T00:00:00+08:00")));
-        let mut docs = vec![("2026".to_string(), serde_json::json!({"year": 2026, "holidays": {}}))];
-        docs.push(("2028".to_string(), serde_json::json!({"year": 2028, "holidays": {}})));
+        let mut docs = vec![(
+            "2026".to_string(),
+            serde_json::json!({"year": 2026, "holidays": {}}),
+        )];
+        docs.push((
+            "2028".to_string(),
+            serde_json::json!({"year": 2028, "holidays": {}}),
+        ));
         let gap = Calendar::from_documents(&docs).unwrap();
-        assert_eq!(gap.covered_until(), Some(date("2026-12-31")), "2027 is missing");
+        assert_eq!(
+            gap.covered_until(),
+            Some(date("2026-12-31")),
+            "2027 is missing"
+        );
     }
 
     #[test]
@@ -377,22 +393,47 @@ mod tests {
                                     "workdays": {"2027-02-06": "春节"}});
         assert_eq!(
             check_document("2027.json", &ok).unwrap(),
-            DocumentSummary { year: Some(2027), holidays: 1, workdays: 1 }
+            DocumentSummary {
+                year: Some(2027),
+                holidays: 1,
+                workdays: 1
+            }
         );
         let overlay = serde_json::json!({"workdays": {"2026-10-02": "县防汛值守"}});
-        assert!(check_document("local.json", &overlay).is_ok(), "an overlay may work a holiday");
+        assert!(
+            check_document("local.json", &overlay).is_ok(),
+            "an overlay may work a holiday"
+        );
         for year in ["2024", "2025", "2026"] {
             let path = format!("{}/data/holidays/{year}.json", env!("CARGO_MANIFEST_DIR"));
             let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             check_document(year, &doc).unwrap();
         }
         for (doc, needle) in [
-            (serde_json::json!({"holidays": {"2027-02-30": "春节"}}), "2027-02-30"),
-            (serde_json::json!({"holidays": {"2027-1-1": "元旦"}}), "2027-1-1"),
-            (serde_json::json!({"holidays": {"2027-01-01": ""}}), "needs a name"),
-            (serde_json::json!({"year": 2027, "holidays": {"2026-10-01": "国庆节"}}), "not in the year"),
-            (serde_json::json!({"holidays": {"2027-02-06": "春节"}, "workdays": {"2027-02-06": "春节"}}), "both"),
-            (serde_json::json!({"year": 2027, "workdays": {"2027-02-08": "春节"}}), "weekends"),
+            (
+                serde_json::json!({"holidays": {"2027-02-30": "春节"}}),
+                "2027-02-30",
+            ),
+            (
+                serde_json::json!({"holidays": {"2027-1-1": "元旦"}}),
+                "2027-1-1",
+            ),
+            (
+                serde_json::json!({"holidays": {"2027-01-01": ""}}),
+                "needs a name",
+            ),
+            (
+                serde_json::json!({"year": 2027, "holidays": {"2026-10-01": "国庆节"}}),
+                "not in the year",
+            ),
+            (
+                serde_json::json!({"holidays": {"2027-02-06": "春节"}, "workdays": {"2027-02-06": "春节"}}),
+                "both",
+            ),
+            (
+                serde_json::json!({"year": 2027, "workdays": {"2027-02-08": "春节"}}),
+                "weekends",
+            ),
             (serde_json::json!({"year": 2027}), "neither"),
             (serde_json::json!({"holiday": {}}), "unknown key"),
             (serde_json::json!([1]), "object"),

@@ -80,7 +80,9 @@ pub fn first_unstorable(value: &serde_json::Value) -> Option<TextError> {
                     path.push('.');
                 }
                 path.push_str(&key.replace('\0', "\\u0000"));
-                let found = storable(&here(path), key).err().or_else(|| walk(item, path));
+                let found = storable(&here(path), key)
+                    .err()
+                    .or_else(|| walk(item, path));
                 path.truncate(len);
                 found
             }),

@@ -45,9 +45,9 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_field("id", format!("a token id is an integer, got {id:?}"))
-    })?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_field("id", format!("a token id is an integer, got {id:?}")))?;
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
     Ok(Json(json!({"token": users::revoke_id(&client, id).await?})))
 }

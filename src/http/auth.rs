@@ -33,7 +33,8 @@ pub struct AuthLimiter {
 
 impl AuthLimiter {
     pub fn new(per_minute: u32) -> AuthLimiter {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN));
+        let quota =
+            Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN));
         AuthLimiter {
             failures: RateLimiter::keyed(quota),
             blocked: quick_cache::sync::Cache::new(100_000),
@@ -43,9 +44,7 @@ impl AuthLimiter {
     /// `Err(seconds to wait)` while `addr` is limited.
     pub fn check(&self, addr: IpAddr) -> Result<(), u64> {
         match self.blocked.get(&addr) {
-            Some(until) if until > Instant::now() => {
-                Err((until - Instant::now()).as_secs().max(1))
-            }
+            Some(until) if until > Instant::now() => Err((until - Instant::now()).as_secs().max(1)),
             _ => Ok(()),
         }
     }

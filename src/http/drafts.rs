@@ -11,9 +11,9 @@ use geo_types::Coord;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
+use super::json::JsonBody;
 use crate::atlas::Atlas;
 use crate::atlas::check::validate_touched;
 use crate::atlas::draft::{Change, Draft, View};

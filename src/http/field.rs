@@ -12,9 +12,9 @@ use geo_types::Coord;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
+use super::json::JsonBody;
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access, may_act_on_incident};
 use crate::domain::calendar::china;
@@ -108,7 +108,15 @@ pub fn view_incident(access: IncidentAccess, mut incident: Value, atlas: &Atlas)
             let cell = incident["cell"]["code"].as_str().and_then(|c| atlas.get(c));
             let point = cell.and_then(|c| geo::InteriorPoint::interior_point(&c.geometry));
             if let Value::Object(map) = &mut incident {
-                for private in ["description", "address", "photos", "notes", "note", "team", "reporter"] {
+                for private in [
+                    "description",
+                    "address",
+                    "photos",
+                    "notes",
+                    "note",
+                    "team",
+                    "reporter",
+                ] {
                     map.remove(private);
                 }
                 let round = |v: f64| (v * 1e5).round() / 1e5;
@@ -128,7 +136,12 @@ pub fn access_of(user: &User, cell: Option<&str>) -> IncidentAccess {
 
 /// A live event as `user` may receive it: incident events go through the incident rule (skipped
 /// when denied, summarised for planners); other events pass as they are.
-pub fn view_live_event(user: &User, kind: &str, mut payload: Value, atlas: &Atlas) -> Option<Value> {
+pub fn view_live_event(
+    user: &User,
+    kind: &str,
+    mut payload: Value,
+    atlas: &Atlas,
+) -> Option<Value> {
     if !kind.starts_with("incident.") {
         return Some(payload);
     }
@@ -158,7 +171,11 @@ pub async fn teams_of(
 }
 
 /// The rows `user` may see, each as the rule lets them see it.
-async fn shaped(state: &AppState, user: &User, rows: &[IncidentRow]) -> Result<Vec<Value>, ApiError> {
+async fn shaped(
+    state: &AppState,
+    user: &User,
+    rows: &[IncidentRow],
+) -> Result<Vec<Value>, ApiError> {
     let visible: Vec<&IncidentRow> = rows
         .iter()
         .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)

@@ -24,8 +24,7 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
 /// Pages that hold a token (the planner's editor, the wall) are never framed.
 const NO_FRAMES: &str = "; frame-ancestors 'none'";
 /// The poster's SVG carries its own inline styles and embedded font.
-const SVG_CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:; frame-ancestors 'self'";
+const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:; frame-ancestors 'self'";
 /// Data (JSON, tiles, PDF) is never a document that runs anything.
 const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
@@ -34,21 +33,30 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Pages that hold a bearer token in the browser.
 fn holds_token(path: &str) -> bool {
-    ["/plan", "/wall", "/field", "/web/plan", "/web/wall", "/web/field"]
-        .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}/")))
+    [
+        "/plan",
+        "/wall",
+        "/field",
+        "/web/plan",
+        "/web/wall",
+        "/web/field",
+    ]
+    .iter()
+    .any(|p| path == *p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}/")))
 }
 
 /// The first path segment or query parameter that cannot be stored, named.
 pub fn check_uri(path: &str, query: Option<&str>) -> Result<(), TextError> {
     for segment in path.split('/') {
-        storable_bytes("path", &percent_decode(segment.as_bytes()).collect::<Vec<u8>>())?;
+        storable_bytes(
+            "path",
+            &percent_decode(segment.as_bytes()).collect::<Vec<u8>>(),
+        )?;
     }
     for pair in query.unwrap_or_default().split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| -> Vec<u8> {
-            percent_decode(s.replace('+', " ").as_bytes()).collect()
-        };
+        let decode =
+            |s: &str| -> Vec<u8> { percent_decode(s.replace('+', " ").as_bytes()).collect() };
         let key_bytes = decode(key);
         let name = String::from_utf8_lossy(&key_bytes).replace('\0', "\\u0000");
         storable_bytes(&name, &key_bytes)?;
@@ -67,7 +75,10 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, TextError> {
             None => (pair, &pair[..0]),
         };
         let decode = |s: &[u8]| -> Vec<u8> {
-            let spaced: Vec<u8> = s.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            let spaced: Vec<u8> = s
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
             percent_decode(&spaced).collect()
         };
         let key_bytes = decode(key);
@@ -84,7 +95,12 @@ fn open311(path: &str) -> bool {
 }
 
 /// An error in the contract's shape for `path`.
-pub fn error_response(path: &str, status: StatusCode, message: &str, details: serde_json::Value) -> Response {
+pub fn error_response(
+    path: &str,
+    status: StatusCode,
+    message: &str,
+    details: serde_json::Value,
+) -> Response {
     if open311(path) {
         return (
             status,
@@ -104,8 +120,12 @@ pub async fn guard(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if let Err(bad) = check_uri(&path, request.uri().query()) {
         let field = bad.field().to_string();
-        let mut response =
-            error_response(&path, StatusCode::BAD_REQUEST, &bad.to_string(), json!({"field": field}));
+        let mut response = error_response(
+            &path,
+            StatusCode::BAD_REQUEST,
+            &bad.to_string(),
+            json!({"field": field}),
+        );
         secure(&path, &mut response);
         return response;
     }
@@ -190,14 +210,25 @@ fn secure(path: &str, response: &mut Response) {
 pub fn is_page_file(path: &str) -> bool {
     let file = path.strip_prefix('/').unwrap_or(path);
     let file = file.strip_prefix("lib/").unwrap_or(file);
-    let allowed = ["js", "mjs", "css", "png", "svg", "webmanifest", "ico", "html"];
+    let allowed = [
+        "js",
+        "mjs",
+        "css",
+        "png",
+        "svg",
+        "webmanifest",
+        "ico",
+        "html",
+    ];
     !file.is_empty()
         && !file.contains('/')
         && !file.starts_with('.')
         && file.rsplit_once('.').is_some_and(|(stem, ext)| {
             !stem.is_empty()
                 && allowed.contains(&ext)
-                && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         })
 }
 
@@ -218,9 +249,22 @@ mod tests {
 
     #[test]
     fn a_nul_or_invalid_utf8_in_the_query_names_the_parameter() {
-        assert_eq!(check_uri("/api/v1/incidents", Some("cell=52%00")).unwrap_err().field(), "cell");
-        assert_eq!(check_uri("/api/v1/incidents", Some("q=%ff")).unwrap_err().field(), "q");
-        assert_eq!(check_uri("/api/v1/cells/%c3", None).unwrap_err().field(), "path");
+        assert_eq!(
+            check_uri("/api/v1/incidents", Some("cell=52%00"))
+                .unwrap_err()
+                .field(),
+            "cell"
+        );
+        assert_eq!(
+            check_uri("/api/v1/incidents", Some("q=%ff"))
+                .unwrap_err()
+                .field(),
+            "q"
+        );
+        assert_eq!(
+            check_uri("/api/v1/cells/%c3", None).unwrap_err().field(),
+            "path"
+        );
         assert!(check_uri("/api/v1/cells/520328", Some("a=%E4%B9%89&b=1+2")).is_ok());
     }
 
@@ -228,8 +272,14 @@ mod tests {
     fn a_form_field_with_a_nul_or_bad_utf8_is_named() {
         let ok = parse_form(b"description=a+b%E4%B9%89&lat=27.7").unwrap();
         assert_eq!(ok[0], ("description".to_string(), "a b义".to_string()));
-        assert_eq!(parse_form(b"description=a%00b").unwrap_err().field(), "description");
-        assert_eq!(parse_form(b"lat=1&description=%ff").unwrap_err().field(), "description");
+        assert_eq!(
+            parse_form(b"description=a%00b").unwrap_err().field(),
+            "description"
+        );
+        assert_eq!(
+            parse_form(b"lat=1&description=%ff").unwrap_err().field(),
+            "description"
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::error::ApiError;
-use crate::domain::role::Role;
 use super::auth::{ClientAddr, authenticate, bearer_token};
+use super::error::ApiError;
 use super::field::view_live_event;
+use crate::domain::role::Role;
 use crate::store::incidents::live_after;
 
 fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
@@ -73,7 +73,9 @@ pub async fn live(
         if let Some(from) = last {
             for (id, kind, payload) in replay(from).await.unwrap_or_default() {
                 seen = id;
-                let Some(payload) = view(&kind, payload) else { continue };
+                let Some(payload) = view(&kind, payload) else {
+                    continue;
+                };
                 if send.send(event_of(id, &kind, &payload)).await.is_err() {
                     return;
                 }
@@ -83,7 +85,9 @@ pub async fn live(
             match live.recv().await {
                 Ok(e) if e.id > seen => {
                     seen = e.id;
-                    let Some(payload) = view(&e.kind, e.payload.clone()) else { continue };
+                    let Some(payload) = view(&e.kind, e.payload.clone()) else {
+                        continue;
+                    };
                     if send.send(event_of(e.id, &e.kind, &payload)).await.is_err() {
                         return;
                     }
@@ -93,7 +97,9 @@ pub async fn live(
                 Err(RecvError::Lagged(_)) => {
                     for (id, kind, payload) in replay(seen.max(0)).await.unwrap_or_default() {
                         seen = id;
-                        let Some(payload) = view(&kind, payload) else { continue };
+                        let Some(payload) = view(&kind, payload) else {
+                            continue;
+                        };
                         if send.send(event_of(id, &kind, &payload)).await.is_err() {
                             return;
                         }

@@ -164,7 +164,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .route("/api/v1/tokens", get(admin::list_tokens))
-        .route("/api/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(admin::revoke_token),
+        )
         .fallback(|uri: axum::http::Uri| async move {
             guard::error_response(
                 uri.path(),
@@ -197,5 +200,5 @@ pub async fn serve(
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await
+    .await
 }

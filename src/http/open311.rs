@@ -15,6 +15,8 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::{ClientAddr, authenticate};
+use super::error::ApiError;
 use super::field::{Report, access_of, incident_json, report_incident, teams_of, view_incident};
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
@@ -22,8 +24,6 @@ use crate::domain::role::Role;
 use crate::import::registry::SourceCrs;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
-use super::auth::{ClientAddr, authenticate};
-use super::error::ApiError;
 use std::net::IpAddr;
 
 fn error(status: StatusCode, description: impl Into<String>) -> Response {
@@ -132,13 +132,19 @@ fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
 }
 
 /// The rows `user` may see (the incident rule, `domain::access`), as GeoReport requests.
-async fn shape(state: &AppState, user: &User, rows: &[IncidentRow]) -> Result<Vec<Value>, Response> {
+async fn shape(
+    state: &AppState,
+    user: &User,
+    rows: &[IncidentRow],
+) -> Result<Vec<Value>, Response> {
     let client = state.pool.get().await.map_err(|e| unavailable(&e))?;
     let rows: Vec<&IncidentRow> = rows
         .iter()
         .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)
         .collect();
-    let teams = teams_of(&client, &rows).await.map_err(|e| unavailable(&e))?;
+    let teams = teams_of(&client, &rows)
+        .await
+        .map_err(|e| unavailable(&e))?;
     let categories = store::categories(&client).await.unwrap_or_default();
     let atlas = state.atlas.load_full();
     let now = Utc::now();
@@ -146,7 +152,8 @@ async fn shape(state: &AppState, user: &User, rows: &[IncidentRow]) -> Result<Ve
         .iter()
         .filter_map(|r| {
             let access = access_of(user, r.cell.as_deref());
-            let mut shaped = view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)?;
+            let mut shaped =
+                view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)?;
             let code = categories
                 .iter()
                 .find(|c| c.parent.is_some() && r.category.ends_with(&c.name))

@@ -28,8 +28,10 @@ pub async fn health(State(state): State<AppState>) -> Response {
                     calendar.covered_until
                 );
             }
-            Json(json!({"status": "ok", "revision": revision, "database": "ok",
-                        "calendar": calendar}))
+            Json(
+                json!({"status": "ok", "revision": revision, "database": "ok",
+                        "calendar": calendar}),
+            )
             .into_response()
         }
         Ok(Err(e)) => unavailable(e.to_string()),
@@ -66,7 +68,9 @@ pub async fn calendar(
             .parse::<i32>()
             .ok()
             .filter(|y| (2000..=2100).contains(y))
-            .ok_or_else(|| ApiError::bad_field("year", format!("year must be 2000–2100, got {y:?}")))?,
+            .ok_or_else(|| {
+                ApiError::bad_field("year", format!("year must be 2000–2100, got {y:?}"))
+            })?,
         None => chrono::Utc::now()
             .with_timezone(&crate::domain::calendar::china())
             .date_naive()
@@ -84,7 +88,11 @@ pub async fn calendar(
     let mut holidays = serde_json::Map::new();
     let mut workdays = serde_json::Map::new();
     for (date, working, name) in calendar.exceptions_in(year) {
-        let target = if working { &mut workdays } else { &mut holidays };
+        let target = if working {
+            &mut workdays
+        } else {
+            &mut holidays
+        };
         target.insert(date.format("%Y-%m-%d").to_string(), json!(name));
     }
     Ok(Json(json!({

@@ -16,9 +16,9 @@ use geo_types::Coord;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::json::JsonBody;
 use super::auth::AuthUser;
 use super::error::ApiError;
+use super::json::JsonBody;
 use crate::domain::address::building_key;
 use crate::domain::category::{Sensitivity, mask_id_number};
 use crate::domain::code::CellCode;
@@ -342,11 +342,7 @@ pub async fn counts(
             .collect()
     };
     let u = &user.0;
-    if u.role == Role::Worker
-        && !cells
-            .iter()
-            .all(|c| in_own_cells(&u.cells, c))
-    {
+    if u.role == Role::Worker && !cells.iter().all(|c| in_own_cells(&u.cells, c)) {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
     let client = client(&state).await?;
@@ -390,10 +386,7 @@ pub async fn move_building(
     let mut client = client(&state).await?;
     let current = reg::building_cell(&client, id).await?;
     let u = &user.0;
-    let own = |c: &Option<String>| {
-        c.as_ref()
-            .is_some_and(|c| in_own_cells(&u.cells, c))
-    };
+    let own = |c: &Option<String>| c.as_ref().is_some_and(|c| in_own_cells(&u.cells, c));
     let atlas = state.atlas.load_full();
     let cell = atlas
         .locate_index(Coord { x: p.x, y: p.y })

@@ -37,11 +37,7 @@ where
         loop {
             match config.connect(NoTls).await {
                 Ok((client, mut connection)) => {
-                    let listen = async {
-                        client
-                            .batch_execute(&format!("LISTEN {channel}"))
-                            .await
-                    };
+                    let listen = async { client.batch_execute(&format!("LISTEN {channel}")).await };
                     // The connection must be polled for the LISTEN to complete.
                     let mut listen = std::pin::pin!(listen);
                     let ready = loop {

@@ -91,7 +91,12 @@ pub async fn add_user_expiring(
     tx.execute(
         "INSERT INTO api_tokens (user_id, token_sha256, token_prefix, expires_at)
          VALUES ($1, $2, $3, $4)",
-        &[&id, &token_digest(&token), &&token[..STORED_PREFIX_CHARS], &expires_at],
+        &[
+            &id,
+            &token_digest(&token),
+            &&token[..STORED_PREFIX_CHARS],
+            &expires_at,
+        ],
     )
     .await?;
     tx.commit().await?;

@@ -89,7 +89,7 @@ impl TileService {
 
     /// A service whose cache holds at most `budget_bytes` of tiles.
     pub fn with_budget(atlas: &Atlas, rules: ZoomRules, budget_bytes: u64) -> TileService {
-        let budget_bytes = budget_bytes.max(1024 * 1024);
+        let budget_bytes = budget_bytes.max(64 * 1024);
         TileService {
             rules,
             caching: std::env::var("GRIDMAP_TILE_CACHE").map_or(true, |v| v != "off"),
