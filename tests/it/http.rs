@@ -46,10 +46,12 @@ async fn health_reports_the_current_revision() {
     let db = demo_db().await;
     let (status, body) = call(&app(&db), "/health", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body,
-        serde_json::json!({"status": "ok", "revision": 1, "database": "ok"})
-    );
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["revision"], 1);
+    assert_eq!(body["database"], "ok");
+    // The calendar's reach, judged against today (see tests/it/calendar.rs for the rule).
+    assert!(body["calendar"]["covered_until"].is_string(), "{body}");
+    assert!(body["calendar"]["ok"].is_boolean(), "{body}");
 }
 
 #[tokio::test]

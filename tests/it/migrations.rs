@@ -56,7 +56,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(recorded, 6);
+    assert_eq!(recorded, 7);
 }
 
 #[tokio::test]
