@@ -25,7 +25,7 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
 const NO_FRAMES: &str = "; frame-ancestors 'none'";
 /// The poster's SVG carries its own inline styles and embedded font.
 const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:; frame-ancestors 'self'";
-/// Data (JSON, tiles, PDF) is never a document that runs anything.
+/// Data (JSON, tiles) is never a document that runs anything.
 const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Largest error body read back to be reshaped (framework rejections are a line of text).
@@ -197,7 +197,10 @@ fn secure(path: &str, response: &mut Response) {
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    set(headers, "content-security-policy", &csp);
+    // Browsers show a PDF in their own viewer, which a document policy could break.
+    if !content_type.starts_with("application/pdf") {
+        set(headers, "content-security-policy", &csp);
+    }
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "no-referrer");
     if holds_token(path) {

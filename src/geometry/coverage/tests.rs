@@ -399,6 +399,41 @@ fn codes_parents_and_levels_are_checked() {
 }
 
 #[test]
+fn a_parent_given_as_context_needs_no_parent_of_its_own() {
+    // Found on Swiss municipalities checked against their districts: each district names its
+    // canton, which is not in the file; that is context, not a finding.
+    let options = Options {
+        code_rules: CodeRules::Free,
+        ..Options::default()
+    };
+    let parent = CoverageCell {
+        parent: Some("CANTON".into()),
+        ..rect("DISTRICT", 0., 0., 2., 1.)
+    };
+    let children = [
+        CoverageCell {
+            parent: Some("DISTRICT".into()),
+            ..rect("A", 0., 0., 1., 1.)
+        },
+        CoverageCell {
+            parent: Some("DISTRICT".into()),
+            ..rect("B", 1., 0., 2., 1.)
+        },
+    ];
+    let report = validate(&children, &[parent], &options);
+    assert!(report.valid, "{}", report.summary(20));
+    // A cell under test naming a missing parent is still one.
+    let orphan = [CoverageCell {
+        parent: Some("NOWHERE".into()),
+        ..rect("C", 0., 0., 1., 1.)
+    }];
+    assert_eq!(
+        kinds(&validate(&orphan, &[], &options)),
+        [Kind::UnknownParent]
+    );
+}
+
+#[test]
 fn multipart_cells_and_households_out_of_band_are_warnings() {
     let a: &[(f64, f64)] = &[(0., 0.), (1., 0.), (1., 1.), (0., 1.), (0., 0.)];
     let mut split = cell(&grid(1), &[a]);
