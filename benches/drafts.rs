@@ -117,7 +117,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         ));
     }
     let text = json!({"type": "FeatureCollection", "features": features}).to_string();
-    let cells = gridmap::import::cells::parse_cells(&text)?;
+    let cells = gridmap::codec::cells::parse_cells(&text)?;
     let started = Instant::now();
     store::cells::write_revision(&mut client, &cells, None, "bench", "synthetic atlas").await?;
     println!(
@@ -128,7 +128,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
 
     // 250,000 buildings with 4 households each, placed in their cells, by COPY.
     let state = AppState::new(store::pool(config.clone(), 4)?);
-    gridmap::atlas::live::reload(&state.pool, &state.atlas).await?;
+    gridmap::app::atlas::reload(&state.pool, &state.atlas).await?;
     let atlas = state.atlas.load_full();
     let started = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(11);

@@ -47,7 +47,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         .await?;
     migrate::migrate(&mut client).await?;
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    store::demo::load_if_empty(&mut client, &demo).await?;
+    gridmap::app::demo::load_if_empty(&mut client, &demo).await?;
     let points: Vec<(f64, f64)> = client
         .query(
             "SELECT ST_X(geom), ST_Y(geom) FROM buildings ORDER BY id",
@@ -61,7 +61,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
     let wall = users::add_user(&mut client, "bench-wall", Role::Command, &[]).await?;
 
     let state = AppState::new(store::pool(config.clone(), 16)?);
-    gridmap::atlas::live::reload(&state.pool, &state.atlas).await?;
+    gridmap::app::atlas::reload(&state.pool, &state.atlas).await?;
     let follower = state.live.follow(config.clone(), state.pool.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?.to_string();

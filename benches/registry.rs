@@ -11,12 +11,12 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::Request;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use gridmap::app::registry::import;
+use gridmap::codec::registry::{Kind, SourceCrs};
 use gridmap::geometry::coverage::CoverageCell;
 use gridmap::geometry::coverage::synthetic::jittered_grid;
 use gridmap::geometry::dissolve::dissolve;
 use gridmap::http::{AppState, router};
-use gridmap::import::registry::{Kind, SourceCrs};
-use gridmap::import::service::import;
 use gridmap::store::{self, embedded::Cluster, migrate, users};
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
@@ -85,12 +85,12 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
             &MultiPolygon(vec![polygon(c)]),
         )
     }));
-    let cells = gridmap::import::cells::parse_cells(
+    let cells = gridmap::codec::cells::parse_cells(
         &json!({"type": "FeatureCollection", "features": features}).to_string(),
     )?;
     store::cells::write_revision(&mut client, &cells, None, "bench", "synthetic county").await?;
     let state = AppState::new(store::pool(config.clone(), 4)?);
-    gridmap::atlas::live::reload(&state.pool, &state.atlas).await?;
+    gridmap::app::atlas::reload(&state.pool, &state.atlas).await?;
     let atlas = state.atlas.load_full();
 
     // The files a county would bring: buildings with coordinates; households, 3 in 4 with

@@ -4,15 +4,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gridmap::demo;
-use gridmap::domain::role::Role;
-use gridmap::geometry::coverage;
-use gridmap::http::{self, AppState};
-use gridmap::import::{
+use gridmap::codec::{
     self,
     cells::parse_cells,
     registry::{Kind, SourceCrs},
 };
+use gridmap::demo;
+use gridmap::domain::role::Role;
+use gridmap::geometry::coverage;
+use gridmap::http::{self, AppState};
 use gridmap::store::{self, cells::WriteOutcome, open::Purpose};
 
 #[derive(Parser)]
@@ -298,7 +298,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             with_database(url, &cli.data_dir, |mut client| async move {
                 let (base, current) = store::cells::load_current(&client).await.map_err(|e| e.to_string())?;
                 let known: std::collections::HashSet<&str> = current.iter().map(|c| c.code.as_str()).collect();
-                if let Some((parent, feature)) = gridmap::import::cells::external_parents(&cells)
+                if let Some((parent, feature)) = gridmap::codec::cells::external_parents(&cells)
                     .into_iter()
                     .find(|(p, _)| !known.contains(p.as_str()))
                 {
@@ -602,7 +602,7 @@ async fn import_registry(
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         };
-        let report = import::service::import(
+        let report = gridmap::app::registry::import(
             &mut client,
             &atlas,
             kind,
@@ -625,12 +625,12 @@ async fn import_registry(
         )];
         for row in report.report.iter().filter(|r| !r.writable()).take(50) {
             let what = match &row.status {
-                import::place::Status::Ambiguous { candidates } => format!(
+                codec::place::Status::Ambiguous { candidates } => format!(
                     "ambiguous: {} buildings carry this door plate ({})",
                     candidates.len(),
                     candidates.iter().map(|c| c.address.as_str()).collect::<Vec<_>>().join("; ")
                 ),
-                import::place::Status::Rejected { reason } => format!("rejected: {reason}"),
+                codec::place::Status::Rejected { reason } => format!("rejected: {reason}"),
                 _ => continue,
             };
             lines.push(format!("  line {}: {what}", row.line));
@@ -696,7 +696,7 @@ async fn serve_opened(
 ) -> Result<(), String> {
     if let Some(dir) = demo_dir {
         let mut client = store::connect(config).await.map_err(|e| e.to_string())?;
-        match store::demo::load_if_empty(&mut client, dir)
+        match gridmap::app::demo::load_if_empty(&mut client, dir)
             .await
             .map_err(|e| e.to_string())?
         {
@@ -710,7 +710,7 @@ async fn serve_opened(
                     loaded.households,
                     loaded.staff
                 );
-                let seeded = store::demo::seed_week_of_incidents(
+                let seeded = gridmap::app::demo::seed_week_of_incidents(
                     &mut client,
                     &gridmap::config::calendar(),
                     chrono::Utc::now(),
@@ -731,7 +731,7 @@ async fn serve_opened(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("gridmap listening on http://{address}");
     let state = AppState::new(pool.clone());
-    gridmap::atlas::live::reload(&state.pool, &state.atlas)
+    gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
         .map_err(|e| e.to_string())?;
     {
@@ -754,7 +754,7 @@ async fn serve_opened(
     let calendar_follower =
         gridmap::app::calendar::follow(config.clone(), pool.clone(), state.calendar.clone());
     let follower =
-        gridmap::atlas::live::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
+        gridmap::app::atlas::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());
     let hub = state.live.clone();
     let signal = async move {

@@ -2,4 +2,8 @@
 //! and is called the same way by an HTTP handler, the CLI, a benchmark or a test — never
 //! through HTTP. Below it: domain, store, atlas; above it: http and the CLI.
 
+pub mod atlas;
 pub mod calendar;
+pub mod demo;
+pub mod live;
+pub mod registry;

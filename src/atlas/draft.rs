@@ -33,20 +33,7 @@ pub enum DraftError {
     Invalid(String),
 }
 
-/// One change of a draft: a cell written (new or replaced) or removed.
-#[derive(Debug, Clone)]
-pub enum Change {
-    Put(Box<Cell>),
-    Delete,
-}
-
-/// The edits of one draft, keyed by code; applied over the base cells they replace.
-#[derive(Debug, Clone, Default)]
-pub struct Draft {
-    pub changes: BTreeMap<String, Change>,
-    /// Retired code → the codes that replace it (splits and merges).
-    pub lineage: Vec<(String, String)>,
-}
+pub use crate::domain::draft::{Change, Draft};
 
 /// The atlas as a draft leaves it: base cells with the draft's changes applied.
 pub struct View {

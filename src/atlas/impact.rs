@@ -88,17 +88,7 @@ pub struct Impact {
     pub four_to: Vec<FourToChange>,
 }
 
-/// A building (or an open incident) that a change may move to another cell.
-#[derive(Debug, Clone)]
-pub struct Placed {
-    pub id: i64,
-    pub lon: f64,
-    pub lat: f64,
-    pub cell: Option<String>,
-    pub address: String,
-    pub households: i64,
-    pub population: i64,
-}
+pub use crate::domain::draft::Placed;
 
 /// Finds the finest cell of the draft's view containing points, without building a new atlas:
 /// the changed cells' new shapes are tried first, then the base atlas for unchanged cells.

@@ -3,8 +3,10 @@
 pub mod check;
 pub mod draft;
 pub mod impact;
-pub mod live;
 pub mod neighbours;
 pub mod snapshot;
 
 pub use snapshot::{Atlas, AtlasCell, Located};
+
+/// The snapshot every request reads; swapped (by `app::atlas`) when a revision is committed.
+pub type SharedAtlas = std::sync::Arc<arc_swap::ArcSwap<Atlas>>;

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod category;
 pub mod cell;
 pub mod code;
+pub mod draft;
 pub mod incident;
 pub mod kpi;
 pub mod role;

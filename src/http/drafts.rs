@@ -18,10 +18,10 @@ use crate::atlas::Atlas;
 use crate::atlas::check::validate_touched;
 use crate::atlas::draft::{Change, Draft, View};
 use crate::atlas::impact::{Impact, impact, touched_boxes};
+use crate::codec::cells::{feature_of, parse_feature};
 use crate::domain::code::CellCode;
 use crate::domain::role::Role;
 use crate::geometry::coverage::{Options, Report};
-use crate::import::cells::{feature_of, parse_feature};
 use crate::store::cells::WriteOutcome;
 use crate::store::drafts::{self, CommitPlan, StoredDraft};
 use crate::store::{self, StoreError};
@@ -150,18 +150,18 @@ pub async fn put_cell(
         }
         let cell = parse_feature(&merged).map_err(|problem| {
             let field = match &problem {
-                crate::import::cells::Problem::MissingProperty(p) => format!("properties.{p}"),
-                crate::import::cells::Problem::WrongType { field, .. } => {
+                crate::codec::cells::Problem::MissingProperty(p) => format!("properties.{p}"),
+                crate::codec::cells::Problem::WrongType { field, .. } => {
                     format!("properties.{field}")
                 }
-                crate::import::cells::Problem::MissingGeometry
-                | crate::import::cells::Problem::NotPolygon(_)
-                | crate::import::cells::Problem::BadPosition(_)
-                | crate::import::cells::Problem::NonFinite(_)
-                | crate::import::cells::Problem::OutOfRange { .. }
-                | crate::import::cells::Problem::ShortRing { .. }
-                | crate::import::cells::Problem::UnclosedRing { .. }
-                | crate::import::cells::Problem::InvalidGeometry(_) => "geometry".into(),
+                crate::codec::cells::Problem::MissingGeometry
+                | crate::codec::cells::Problem::NotPolygon(_)
+                | crate::codec::cells::Problem::BadPosition(_)
+                | crate::codec::cells::Problem::NonFinite(_)
+                | crate::codec::cells::Problem::OutOfRange { .. }
+                | crate::codec::cells::Problem::ShortRing { .. }
+                | crate::codec::cells::Problem::UnclosedRing { .. }
+                | crate::codec::cells::Problem::InvalidGeometry(_) => "geometry".into(),
                 _ => "properties".into(),
             };
             ApiError::bad_field(&field, problem.to_string())

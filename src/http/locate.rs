@@ -65,7 +65,7 @@ pub async fn locate(
     }
     let point = crs.to_cgcs2000(Coord { x: lon, y: lat });
     let atlas = match as_of {
-        Some(n) => crate::atlas::live::as_of(&state.pool, &state.atlas, &state.past, n).await?,
+        Some(n) => crate::app::atlas::as_of(&state.pool, &state.atlas, &state.past, n).await?,
         None => state.atlas.load_full(),
     };
     let located = atlas.locate(point);

@@ -28,8 +28,8 @@ use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::app::atlas::SharedAtlas;
 use crate::atlas::Atlas;
-use crate::atlas::live::SharedAtlas;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -48,13 +48,13 @@ pub struct AppState {
     /// Working days (holidays and make-up days) for incident deadlines.
     pub calendar: crate::app::calendar::SharedCalendar,
     /// The live event hub (fed by `Hub::follow` in a server; tests may leave it idle).
-    pub live: crate::live::Hub,
+    pub live: crate::app::live::Hub,
     /// Failed authentications per client address.
     pub auth_limiter: std::sync::Arc<auth::AuthLimiter>,
 }
 
 impl AppState {
-    /// State with an empty atlas; call `atlas::live::reload` to fill it.
+    /// State with an empty atlas; call `app::atlas::reload` to fill it.
     pub fn new(pool: Pool) -> AppState {
         let empty = Atlas::empty();
         AppState {
@@ -72,7 +72,7 @@ impl AppState {
             calendar: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(
                 crate::config::calendar(),
             )),
-            live: crate::live::Hub::new(),
+            live: crate::app::live::Hub::new(),
             auth_limiter: Default::default(),
         }
     }

@@ -19,13 +19,13 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use crate::app::registry::{ImportError, import};
+use crate::codec::place::KnownBuilding;
+use crate::codec::registry::{Kind, SourceCrs};
 use crate::domain::address::building_key;
 use crate::domain::category::{Sensitivity, mask_id_number};
 use crate::domain::code::CellCode;
 use crate::domain::role::Role;
-use crate::import::place::KnownBuilding;
-use crate::import::registry::{Kind, SourceCrs};
-use crate::import::service::{ImportError, import};
 use crate::store::registry as reg;
 use crate::store::{StoreError, users::User};
 

@@ -163,8 +163,7 @@ pub async fn tilejson(
     })))
 }
 
-/// The five fill colours of the colour index (soft, printable, readable under black labels).
-pub const PALETTE: [&str; 5] = ["#f7c9a9", "#b9d8f0", "#c8e6c1", "#e3cdef", "#f9eab0"];
+use crate::tiles::colour::PALETTE;
 
 /// `GET /styles/public.json`: the MapLibre style of the public grid diagram. No `glyphs`: labels
 /// are drawn with the browser's local (CJK) fonts, nothing is fetched from the internet.

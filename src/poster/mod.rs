@@ -60,7 +60,7 @@ pub struct PosterInput {
     pub office_phone: Option<String>,
 }
 
-pub const PALETTE: [&str; 5] = crate::http::tiles::PALETTE;
+pub use crate::tiles::colour::PALETTE;
 const FONT: &str = "Noto Sans CJK SC";
 
 fn esc(text: &str) -> String {

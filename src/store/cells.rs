@@ -6,9 +6,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
+use crate::codec::cells::{Problem, external_parents};
 use crate::domain::cell::{Cell, CellKind};
 use crate::domain::code::CellCode;
-use crate::import::cells::{Problem, external_parents};
 
 /// The NOTIFY channel announcing a new revision (payload: its number).
 pub const REVISION_CHANNEL: &str = "gridmap_revision";

@@ -1,14 +1,12 @@
 //! Loading the demo deployment (`data/demo/`) into an empty database: cells as revision 1, then
 //! buildings, households and teams, all in one transaction (a failure leaves the database empty).
 
-use std::path::Path;
-
 use tokio_postgres::Client;
 
 use super::cells::{WriteOutcome, write_revision_in};
 use super::{StoreError, StoreResult};
 use crate::demo::files;
-use crate::import::cells::parse_cells;
+use crate::domain::cell::Cell;
 
 /// What was loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,20 +18,23 @@ pub struct Loaded {
     pub staff: usize,
 }
 
-/// Loads the demo unless the atlas already has cells (then `None`: nothing is touched).
-pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Option<Loaded>> {
+/// Writes the demo's cells (as revision 1), buildings, households and teams in one transaction,
+/// unless the atlas already has cells (then `None`: nothing is touched). Reading and parsing the
+/// files is `app::demo`'s.
+pub async fn write_if_empty(
+    client: &mut Client,
+    cells: &[Cell],
+    registry: &files::Registry,
+    photos: &[(String, Vec<u8>)],
+) -> StoreResult<Option<Loaded>> {
     if super::cells::count_current(client).await? > 0 {
         return Ok(None);
     }
     let refuse = |e: &dyn std::fmt::Display| StoreError::Refused(format!("demo data: {e}"));
-    let text = files::read_cells_text(dir).map_err(|e| refuse(&e))?;
-    let cells = parse_cells(&text).map_err(|e| refuse(&e))?;
-    let registry = files::read_registry(dir).map_err(|e| refuse(&e))?;
-
     let tx = client.transaction().await?;
     let revision = match write_revision_in(
         &tx,
-        &cells,
+        cells,
         Some(0),
         "gridmap demo",
         "demo deployment 湄潭县",
@@ -104,16 +105,10 @@ pub async fn load_if_empty(client: &mut Client, dir: &Path) -> StoreResult<Optio
         &[&ids, &names, &phones, &offices, &duties, &consents],
     )
     .await?;
-    for member in registry.staff.iter() {
-        let Some(photo) = member.photo.as_deref() else {
-            continue;
-        };
-        let Some(bytes) = files::read_photo(dir, photo) else {
-            continue;
-        };
+    for (staff_id, bytes) in photos {
         tx.execute(
             "UPDATE staff SET photo_type = 'image/svg+xml', photo_bytes = $2 WHERE ext_id = $1",
-            &[&member.id, &bytes],
+            &[staff_id, bytes],
         )
         .await?;
     }
@@ -202,25 +197,4 @@ pub async fn seed_incidents(
     }
     tx.commit().await?;
     Ok(incidents.len())
-}
-
-/// A week of synthetic incidents (labelled 演示) for a freshly loaded demo, so the wall and the
-/// KPIs have work to show; deadlines from the configured rules and calendar.
-pub async fn seed_week_of_incidents(
-    client: &mut Client,
-    calendar: &crate::domain::calendar::Calendar,
-    now: chrono::DateTime<chrono::Utc>,
-) -> StoreResult<usize> {
-    let categories = super::incidents::categories(client).await?;
-    let rules = super::incidents::sla_rules(client).await?;
-    let places = places(client, 3000).await?;
-    let lookup = |code: &str| {
-        let c = categories.iter().find(|c| c.code == code)?;
-        let parent = categories
-            .iter()
-            .find(|p| Some(&p.code) == c.parent.as_ref())?;
-        Some((format!("{}/{}", parent.name, c.name), c.severity))
-    };
-    let list = crate::demo::incidents::generate(&places, &lookup, calendar, &rules, now, 120);
-    seed_incidents(client, &list).await
 }

@@ -9,10 +9,9 @@ use tokio_postgres::Client;
 
 use super::cells::{WriteOutcome, write_revision_with};
 use super::{StoreError, StoreResult};
-use crate::atlas::draft::{Change, Draft};
-use crate::atlas::impact::Placed;
+use crate::codec::cells::{feature_of, parse_feature};
 use crate::domain::cell::Cell;
-use crate::import::cells::{feature_of, parse_feature};
+use crate::domain::draft::{Change, Draft, Placed};
 
 /// A draft as stored.
 #[derive(Debug, Clone)]

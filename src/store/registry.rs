@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
+use crate::codec::place::{KnownBuilding, RowReport, Status};
+use crate::codec::registry::{Kind, Record, Rejected};
 use crate::domain::category::Sensitivity;
-use crate::import::place::{KnownBuilding, RowReport, Status};
-use crate::import::registry::{Kind, Record, Rejected};
 
 /// Every registered building, for matching households to door plates.
 pub async fn known_buildings(client: &Client) -> StoreResult<Vec<KnownBuilding>> {

@@ -18,8 +18,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
-use super::encode::{BUFFER, EXTENT, Layer, encode_tile};
-use super::mercator::TileId;
+use super::encode::{Layer, encode_tile};
+use super::mercator::{BUFFER, EXTENT, TileId};
 use super::source::{TileSource, ZoomRules};
 use crate::atlas::Atlas;
 

@@ -4,6 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The five fill colours of the colour index (soft, printable, readable under black labels): the
+/// one palette of the map style, the posters and the editor.
+pub const PALETTE: [&str; 5] = ["#f7c9a9", "#b9d8f0", "#c8e6c1", "#e3cdef", "#f9eab0"];
+
 /// Colours `n` nodes given undirected `edges`; returns a colour in 0..5 per node.
 pub fn colour(n: usize, edges: &[(usize, usize)]) -> Vec<u8> {
     let mut adjacent: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];

@@ -9,9 +9,7 @@ use super::mercator::TileId;
 use super::source::{TileCell, TileSource};
 use crate::geometry::clip::clip_to_box;
 
-pub const EXTENT: u32 = 4096;
-/// Buffer around the tile, in tile units, so strokes and labels do not stop at the tile edge.
-pub const BUFFER: u32 = 64;
+pub use super::mercator::{BUFFER, EXTENT};
 
 /// The layers served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -31,6 +31,10 @@ pub struct TileId {
 
 /// Deepest zoom served.
 pub const MAX_ZOOM: u8 = 22;
+/// Units across a tile (MVT 2.1's usual 4096).
+pub const EXTENT: u32 = 4096;
+/// Buffer around the tile, in tile units, so strokes and labels do not stop at the tile edge.
+pub const BUFFER: u32 = 64;
 /// The deepest zoom served (the TileJSON `maxzoom`): a grid is legible by z18, and MapLibre
 /// over-zooms beyond it, so deeper tiles would only be cache fodder.
 pub const SERVED_MAX_ZOOM: u8 = 18;

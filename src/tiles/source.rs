@@ -190,7 +190,8 @@ impl TileSource {
             let refs: Vec<&MultiPolygon<f64>> =
                 members.iter().map(|&i| &self.cells[i].shape).collect();
             // One tile unit at this zoom, in Web Mercator metres.
-            let tolerance = 2.0 * HALF_WORLD_M / (1u64 << z) as f64 / super::encode::EXTENT as f64;
+            let tolerance =
+                2.0 * HALF_WORLD_M / (1u64 << z) as f64 / super::mercator::EXTENT as f64;
             members
                 .into_iter()
                 .zip(simplify_coverage(&refs, tolerance))

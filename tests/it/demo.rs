@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use gridmap::codec::cells::parse_cells;
 use gridmap::demo::{files, generate};
 use gridmap::domain::cell::{Cell, CellKind};
 use gridmap::geometry::shared_edges::unmatched_edges;
-use gridmap::import::cells::parse_cells;
-use gridmap::store;
 
 use crate::harness::{demo_db, demo_dir};
 
@@ -179,7 +178,7 @@ async fn postgis_places_every_demo_building_in_the_grid_the_files_say() {
 async fn loading_the_demo_into_a_database_with_cells_changes_nothing() {
     let db = demo_db().await;
     let mut client = db.client().await;
-    let again = store::demo::load_if_empty(&mut client, &demo_dir())
+    let again = gridmap::app::demo::load_if_empty(&mut client, &demo_dir())
         .await
         .unwrap();
     assert!(again.is_none());

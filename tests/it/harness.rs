@@ -128,7 +128,7 @@ pub async fn fresh_db(migrated: bool) -> TestDb {
 pub async fn demo_db() -> TestDb {
     let db = fresh_db(true).await;
     let mut client = db.client().await;
-    store::demo::load_if_empty(&mut client, &demo_dir())
+    gridmap::app::demo::load_if_empty(&mut client, &demo_dir())
         .await
         .expect("demo loads")
         .expect("database was empty");

@@ -155,7 +155,7 @@ async fn public_cells_carry_no_private_fields() {
 
 pub async fn app_with_atlas(db: &TestDb) -> (axum::Router, AppState) {
     let state = AppState::new(store::pool(db.config.clone(), 4).unwrap());
-    gridmap::atlas::live::reload(&state.pool, &state.atlas)
+    gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
         .unwrap();
     (router(state.clone()), state)
@@ -308,7 +308,7 @@ async fn validate_endpoint_reports_the_demo_clean_and_a_broken_file_with_geometr
 async fn a_committed_revision_reaches_the_served_atlas_through_notify() {
     let db = crate::harness::fresh_db(true).await;
     let (app, state) = app_with_atlas(&db).await;
-    let follower = gridmap::atlas::live::follow_revisions(
+    let follower = gridmap::app::atlas::follow_revisions(
         db.config.clone(),
         state.pool.clone(),
         state.atlas.clone(),
@@ -319,7 +319,7 @@ async fn a_committed_revision_reaches_the_served_atlas_through_notify() {
     // Give the listener a moment to subscribe, then commit the demo from another connection.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let mut client = db.client().await;
-    store::demo::load_if_empty(&mut client, &crate::harness::demo_dir())
+    gridmap::app::demo::load_if_empty(&mut client, &crate::harness::demo_dir())
         .await
         .unwrap();
     let start = std::time::Instant::now();

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use gridmap::import::cells::parse_cells;
+use gridmap::codec::cells::parse_cells;
 use gridmap::store::cells::{CellFilter, WriteOutcome, list_features, write_revision};
 use serde_json::Value;
 

@@ -652,7 +652,7 @@ async fn the_demo_week_of_incidents_feeds_the_kpis() {
     let db = demo_db().await;
     let (app, state) = app_with_atlas(&db).await;
     let mut client = db.client().await;
-    let seeded = gridmap::store::demo::seed_week_of_incidents(
+    let seeded = gridmap::app::demo::seed_week_of_incidents(
         &mut client,
         &state.calendar.load(),
         chrono::Utc::now(),

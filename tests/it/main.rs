@@ -10,6 +10,7 @@ mod harness;
 mod http;
 mod import;
 mod incidents;
+mod layers;
 mod migrations;
 mod mvt_fixtures;
 mod poster;

@@ -235,7 +235,7 @@ async fn a_nul_byte_or_invalid_utf8_is_a_400_naming_the_field_at_every_text_entr
     let mut file_feature = cell_feature;
     file_feature["properties"]["name"] = json!("a\u{0}b");
     let collection = json!({"type": "FeatureCollection", "features": [file_feature]}).to_string();
-    let err = gridmap::import::cells::parse_cells(&collection)
+    let err = gridmap::codec::cells::parse_cells(&collection)
         .unwrap_err()
         .to_string();
     assert!(

@@ -306,7 +306,7 @@ async fn a_new_revision_changes_the_etag_of_affected_tiles_only() {
         outcome,
         gridmap::store::cells::WriteOutcome::Committed { .. }
     ));
-    gridmap::atlas::live::reload(&state.pool, &state.atlas)
+    gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
         .unwrap();
 

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tokio_postgres::Client;
 
-use super::place::{BuildingIndex, RowReport, Status, place};
-use super::registry::{self, Kind, RegistryFileError, SourceCrs};
 use crate::atlas::Atlas;
+use crate::codec::place::{BuildingIndex, RowReport, Status, place};
+use crate::codec::registry::{self, Kind, RegistryFileError, SourceCrs};
 use crate::store::StoreError;
 use crate::store::registry::{Written, categories, known_buildings, write_import};
 
@@ -65,7 +65,8 @@ pub async fn import(
         Kind::Buildings => BuildingIndex::default(),
     };
     let configured: BTreeSet<String> = categories(client).await?.into_keys().collect();
-    let reports = place(kind, &rows, atlas, &index, &configured);
+    let locate = |p| atlas.locate_index(p).map(|i| atlas.cells()[i].code.clone());
+    let reports = place(kind, &rows, &locate, &index, &configured);
     progress("placing", rows.len(), rows.len());
     let mut tally = Tally {
         rows: reports.len(),

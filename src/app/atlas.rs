@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use deadpool_postgres::Pool;
 
-use super::Atlas;
+use crate::atlas::Atlas;
+pub use crate::atlas::SharedAtlas;
 use crate::store::{self, StoreResult};
-
-/// The snapshot every request reads.
-pub type SharedAtlas = Arc<ArcSwap<Atlas>>;
 
 /// Loads the current revision and swaps it in, unless the served one is already that revision.
 pub async fn reload(pool: &Pool, atlas: &SharedAtlas) -> StoreResult<i32> {

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::registry::{Kind, Record, Rejected};
-use crate::atlas::Atlas;
 use crate::domain::address::building_key;
 
 /// A building already registered, as placement needs it.
@@ -95,7 +94,7 @@ impl RowReport {
 pub fn place(
     kind: Kind,
     rows: &[Result<Record, Rejected>],
-    atlas: &Atlas,
+    atlas: Locate<'_>,
     index: &BuildingIndex,
     categories: &BTreeSet<String>,
 ) -> Vec<RowReport> {
@@ -141,20 +140,19 @@ pub fn place(
         .collect()
 }
 
-fn cell_at(atlas: &Atlas, p: geo_types::Coord<f64>) -> Option<String> {
-    atlas.locate_index(p).map(|i| atlas.cells()[i].code.clone())
-}
+/// Finds the grid a point lies in (the atlas's point location, given by the caller).
+pub type Locate<'a> = &'a (dyn Fn(geo_types::Coord<f64>) -> Option<String> + Sync);
 
 fn place_building(
     record: &Record,
-    atlas: &Atlas,
+    atlas: Locate<'_>,
     reject: impl Fn(String) -> RowReport,
     report: impl Fn(Status) -> RowReport,
 ) -> RowReport {
     let Some(p) = record.point else {
         return reject("a building needs its coordinates".into());
     };
-    match cell_at(atlas, p) {
+    match atlas(p) {
         Some(cell) => report(Status::Placed {
             cell,
             building: None,
@@ -168,7 +166,7 @@ fn place_building(
 
 fn place_household(
     record: &Record,
-    atlas: &Atlas,
+    atlas: Locate<'_>,
     index: &BuildingIndex,
     reject: impl Fn(String) -> RowReport,
     report: impl Fn(Status) -> RowReport,
@@ -188,7 +186,7 @@ fn place_household(
     };
     let key = building_key(&record.address);
     if let Some(p) = record.point {
-        let Some(cell) = cell_at(atlas, p) else {
+        let Some(cell) = atlas(p) else {
             return reject(format!(
                 "({:.7}, {:.7}) lies outside every grid of this deployment",
                 p.x, p.y
