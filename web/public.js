@@ -1,80 +1,66 @@
 // The public grid diagram: cells from our own vector tiles, a card per grid. Everything comes
 // from this server; nothing is fetched from the internet (no base map, no glyphs, no fonts).
-(async function () {
-  const get = (url) => fetch(url).then((r) => { if (!r.ok) throw new Error(url + ': ' + r.status); return r.json(); });
-  const el = (tag, attrs = {}, ...children) => {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-    for (const c of children) node.append(c);
-    return node;
-  };
-  const bounds = (geometry) => {
-    const b = [Infinity, Infinity, -Infinity, -Infinity];
-    const walk = (c) => { if (typeof c[0] === 'number') { b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]); } else c.forEach(walk); };
-    walk(geometry.coordinates);
-    return [[b[0], b[1]], [b[2], b[3]]];
-  };
+import { client } from './lib/api.js';
+import { $, el, area } from './lib/dom.js';
+import { bounds } from './lib/geom.js';
+import { createMap, addControls, fitGeometry, pointerOver } from './lib/map.js';
 
-  const [counties, villages, revision] = await Promise.all([
-    get('/api/v1/cells?level=0'), get('/api/v1/cells?level=2'), get('/api/v1/revision'),
-  ]);
-  const county = counties.features[0];
-  if (county) document.getElementById('deployment').textContent = county.properties.name;
-  if (revision.date) document.getElementById('revision').textContent = `第 ${revision.number} 版 · ${revision.date}`;
+const { get } = client();
 
-  const map = new maplibregl.Map({
-    container: 'map',
-    style: '/styles/public.json',
-    bounds: county ? bounds(county.geometry) : undefined,
-    fitBoundsOptions: { padding: 20 },
-    attributionControl: false,
-    canvasContextAttributes: { preserveDrawingBuffer: true },
-  });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }));
-  window.gridmap = { map };
+const [counties, villages, revision] = await Promise.all([
+  get('/api/v1/cells?level=0'), get('/api/v1/cells?level=2'), get('/api/v1/revision'),
+]);
+const county = counties.features[0];
+if (county) $('deployment').textContent = county.properties.name;
+if (revision.date) $('revision').textContent = `第 ${revision.number} 版 · ${revision.date}`;
 
-  const select = document.getElementById('village');
-  for (const v of villages.features.sort((a, b) => a.properties.code.localeCompare(b.properties.code))) {
-    select.append(el('option', { value: v.properties.code }, v.properties.name));
+const map = createMap({
+  style: '/styles/public.json',
+  bounds: county ? bounds(county.geometry) : undefined,
+  fitBoundsOptions: { padding: 20 },
+});
+addControls(map);
+window.gridmap = { map };
+
+const select = $('village');
+for (const v of villages.features.sort((a, b) => a.properties.code.localeCompare(b.properties.code))) {
+  select.append(el('option', { value: v.properties.code }, v.properties.name));
+}
+select.addEventListener('change', () => {
+  const v = villages.features.find((f) => f.properties.code === select.value);
+  fitGeometry(map, (v || county).geometry, { padding: 30, duration: 0 });
+});
+
+const card = $('card');
+async function show(code) {
+  const c = await get(`/api/v1/cells/${code}/card`);
+  card.replaceChildren();
+  card.hidden = false;
+  card.append(el('h2', {}, c.name), el('div', { class: 'code' }, `编码 ${c.code} · ${c.kind}`));
+  const dl = el('dl');
+  const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v));
+  row('所属', c.within.join(' / ') || '—');
+  row('面积', area(c.area_m2));
+  row('户数', c.households == null ? '不足10户，不公开' : `${c.households} 户 · ${c.people} 人`);
+  const four = c.four_to;
+  row('东至', four.east.join('、') || '辖区边界');
+  row('南至', four.south.join('、') || '辖区边界');
+  row('西至', four.west.join('、') || '辖区边界');
+  row('北至', four.north.join('、') || '辖区边界');
+  card.append(dl);
+  card.append(el('h2', {}, '网格团队'));
+  for (const m of c.team) {
+    const avatar = el('div', { class: 'avatar' });
+    if (m.consented && m.photo) avatar.append(el('img', { src: m.photo, alt: m.name }));
+    else avatar.append(m.consented ? m.name.slice(0, 1) : m.role.slice(0, 1));
+    const who = m.consented ? `${m.role} ${m.name}` : m.role;
+    const phone = m.consented ? `电话 ${m.phone}` : `办公电话 ${m.office_phone || c.office_phone || ''}`;
+    card.append(el('div', { class: 'member' }, avatar,
+      el('div', {}, el('div', { class: 'role' }, who), el('div', {}, phone), el('div', { class: 'duties' }, m.duties.join(' · ')))));
   }
-  select.addEventListener('change', () => {
-    const v = villages.features.find((f) => f.properties.code === select.value);
-    map.fitBounds(v ? bounds(v.geometry) : bounds(county.geometry), { padding: 30, duration: 0 });
-  });
-
-  const card = document.getElementById('card');
-  async function show(code) {
-    const c = await get(`/api/v1/cells/${code}/card`);
-    card.replaceChildren();
-    card.hidden = false;
-    card.append(el('h2', {}, c.name), el('div', { class: 'code' }, `编码 ${c.code} · ${c.kind}`));
-    const dl = el('dl');
-    const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v));
-    row('所属', c.within.join(' / ') || '—');
-    row('面积', c.area_m2 >= 1e6 ? `${(c.area_m2 / 1e6).toFixed(2)} 平方公里` : `${Math.round(c.area_m2).toLocaleString('zh-CN')} 平方米`);
-    row('户数', c.households == null ? '不足10户，不公开' : `${c.households} 户 · ${c.people} 人`);
-    const four = c.four_to;
-    row('东至', four.east.join('、') || '辖区边界');
-    row('南至', four.south.join('、') || '辖区边界');
-    row('西至', four.west.join('、') || '辖区边界');
-    row('北至', four.north.join('、') || '辖区边界');
-    card.append(dl);
-    card.append(el('h2', {}, '网格团队'));
-    for (const m of c.team) {
-      const avatar = el('div', { class: 'avatar' });
-      if (m.consented && m.photo) avatar.append(el('img', { src: m.photo, alt: m.name }));
-      else avatar.append(m.consented ? m.name.slice(0, 1) : m.role.slice(0, 1));
-      const who = m.consented ? `${m.role} ${m.name}` : m.role;
-      const phone = m.consented ? `电话 ${m.phone}` : `办公电话 ${m.office_phone || c.office_phone || ''}`;
-      card.append(el('div', { class: 'member' }, avatar,
-        el('div', {}, el('div', { class: 'role' }, who), el('div', {}, phone), el('div', { class: 'duties' }, m.duties.join(' · ')))));
-    }
-    if (c.supervision_phone) card.append(el('div', { class: 'supervision' }, `监督电话 ${c.supervision_phone}`));
-    card.append(el('p', { class: 'note' }, c.note));
-  }
-  window.gridmap.show = show;
-  map.on('click', 'cells', (e) => { const f = e.features && e.features[0]; if (f) show(f.properties.code); });
-  map.on('mouseenter', 'cells', () => { map.getCanvas().style.cursor = 'pointer'; });
-  map.on('mouseleave', 'cells', () => { map.getCanvas().style.cursor = ''; });
-})();
+  if (c.supervision_phone) card.append(el('div', { class: 'supervision' }, `监督电话 ${c.supervision_phone}`));
+  card.append(el('p', { class: 'note' }, c.note));
+}
+window.gridmap.show = show;
+map.on('click', 'cells', (e) => { const f = e.features && e.features[0]; if (f) show(f.properties.code); });
+pointerOver(map, 'cells');

@@ -5,5 +5,6 @@
 pub mod atlas;
 pub mod calendar;
 pub mod demo;
+pub mod incidents;
 pub mod live;
 pub mod registry;

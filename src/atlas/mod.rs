@@ -8,5 +8,9 @@ pub mod snapshot;
 
 pub use snapshot::{Atlas, AtlasCell, Located};
 
+/// A point within this distance of a cell's border is answered with `near_boundary_m` (by locate
+/// and by an incident report): the caller may want to check which side it is on.
+pub const NEAR_BOUNDARY_M: f64 = 20.0;
+
 /// The snapshot every request reads; swapped (by `app::atlas`) when a revision is committed.
 pub type SharedAtlas = std::sync::Arc<arc_swap::ArcSwap<Atlas>>;

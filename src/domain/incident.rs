@@ -3,7 +3,14 @@
 //! release, 督办 (supervision: normal / yellow / red) and 吹哨 (escalation grid → village →
 //! township → county department). Pure: the rules of which action is legal where.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use super::calendar::Calendar;
+use super::sla::{Clock, Rules};
+
+/// The clock stage deadline rules are looked up under.
+pub const STAGE: &str = "处置";
 
 /// Where an incident stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,6 +63,27 @@ impl State {
     /// Closed, rated or voided: no longer anyone's open work.
     pub fn is_finished(self) -> bool {
         matches!(self, State::Closed | State::Rated | State::Voided)
+    }
+
+    /// Every state, in the loop's order.
+    pub fn all() -> impl Iterator<Item = State> {
+        STATES.iter().map(|(s, _)| *s)
+    }
+
+    /// The names of the finished states (for queries that must skip them): derived, never typed.
+    pub fn finished_names() -> Vec<&'static str> {
+        State::all()
+            .filter(|s| s.is_finished())
+            .map(State::as_str)
+            .collect()
+    }
+
+    /// The names of the states still open.
+    pub fn open_names() -> Vec<&'static str> {
+        State::all()
+            .filter(|s| !s.is_finished())
+            .map(State::as_str)
+            .collect()
     }
 }
 
@@ -313,6 +341,79 @@ pub fn apply(s: Situation, action: &Action) -> Result<Effect, Illegal> {
     }
 }
 
+/// An incident as a transition sees it.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub situation: Situation,
+    pub clock: Clock,
+    pub supervision: Option<String>,
+    pub rating: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The category's code (e.g. `0201`), for the deadline rule of a fresh clock.
+    pub category_code: String,
+}
+
+/// What an action changes: the new state, level and clock, and the deadline they give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub state: State,
+    pub level: Level,
+    pub clock: Clock,
+    pub deadline_at: DateTime<Utc>,
+    pub supervision: Option<String>,
+    pub rating: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// The whole transition of one action at `now`: the loop's rule (`apply`), then the clock —
+/// approved delays added, a suspension's working time banked when released, a fresh clock at the
+/// new level after 吹哨 — and the deadline on `calendar`.
+pub fn transition(
+    current: &Current,
+    action: &Action,
+    calendar: &Calendar,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<Change, Illegal> {
+    let situation = current.situation;
+    let effect = apply(situation, action)?;
+    let mut clock = current.clock;
+    if effect.extra_days > 0 {
+        clock.budget += Calendar::days_to_seconds(effect.extra_days);
+    }
+    if situation.suspended && !effect.suspended {
+        clock.suspended = clock.suspended_until(calendar, now);
+        clock.suspended_since = None;
+    }
+    if !situation.suspended && effect.suspended {
+        clock.suspended_since = Some(now);
+    }
+    if effect.restart_clock {
+        let days = rules.days(STAGE, effect.level.as_str(), &current.category_code);
+        clock = Clock::new(calendar, now, days);
+    }
+    let closed_at = match action {
+        Action::Close => Some(now),
+        _ => current.closed_at,
+    };
+    let status = clock.status(calendar, closed_at.unwrap_or(now));
+    Ok(Change {
+        state: effect.state,
+        level: effect.level,
+        clock,
+        deadline_at: status.deadline_at,
+        supervision: match action {
+            Action::Supervise(level) => Some(level.clone()),
+            _ => current.supervision.clone(),
+        },
+        rating: match action {
+            Action::Rate(r) => Some(r.clone()),
+            _ => current.rating.clone(),
+        },
+        closed_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +424,56 @@ mod tests {
             suspended: false,
             level: Level::Grid,
         }
+    }
+
+    #[test]
+    fn the_finished_states_are_derived_from_the_enum() {
+        assert_eq!(State::finished_names(), ["结案", "评价", "作废"]);
+        assert_eq!(State::open_names().len() + State::finished_names().len(), 9);
+    }
+
+    #[test]
+    fn a_transition_adds_delays_banks_suspensions_and_restarts_the_clock_on_escalation() {
+        let calendar = Calendar::default();
+        let rules = Rules::new(vec![("处置".into(), "village".into(), "*".into(), 5)]);
+        let start: DateTime<Utc> = "2026-11-02T02:00:00Z".parse().unwrap(); // a Monday, 10:00 CST
+        let current = Current {
+            situation: Situation {
+                state: State::Dispatched,
+                suspended: false,
+                level: Level::Grid,
+            },
+            clock: Clock::new(&calendar, start, 3),
+            supervision: None,
+            rating: None,
+            closed_at: None,
+            category_code: "0101".into(),
+        };
+        let delayed = transition(&current, &Action::Delay(2), &calendar, &rules, start).unwrap();
+        assert_eq!(delayed.clock.budget - current.clock.budget, 2 * 86_400);
+        assert!(delayed.deadline_at > current.clock.status(&calendar, start).deadline_at);
+        let later = start + chrono::TimeDelta::days(1);
+        let escalated = transition(&current, &Action::Escalate, &calendar, &rules, later).unwrap();
+        assert_eq!(
+            (escalated.state, escalated.level),
+            (State::Dispatched, Level::Village)
+        );
+        assert_eq!(escalated.clock.start, later);
+        assert_eq!(escalated.deadline_at, calendar.deadline(later, 5));
+        let suspended = transition(&current, &Action::Suspend, &calendar, &rules, start).unwrap();
+        assert_eq!(suspended.clock.suspended_since, Some(start));
+        let held = Current {
+            situation: Situation {
+                suspended: true,
+                ..current.situation
+            },
+            clock: suspended.clock,
+            ..current.clone()
+        };
+        let released = transition(&held, &Action::Resume, &calendar, &rules, later).unwrap();
+        assert_eq!(released.clock.suspended, 86_400);
+        assert_eq!(released.clock.suspended_since, None);
+        assert!(transition(&current, &Action::Close, &calendar, &rules, start).is_err());
     }
 
     #[test]

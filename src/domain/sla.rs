@@ -38,7 +38,7 @@ impl Rules {
 }
 
 /// The clock of one incident.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Clock {
     pub start: DateTime<Utc>,
     /// Working seconds allowed (the days of the rule plus approved delays).

@@ -211,3 +211,30 @@ pub fn code_of_status(status: StatusCode) -> &'static str {
         _ => "error",
     }
 }
+
+impl From<crate::app::incidents::IncidentError> for ApiError {
+    fn from(error: crate::app::incidents::IncidentError) -> Self {
+        use crate::app::incidents::IncidentError as E;
+        let message = error.to_string();
+        match error {
+            E::Store(e) => e.into(),
+            E::UnknownCategory { .. } => ApiError::bad_field("category", message),
+            E::OutsideAtlas { lon, lat } => ApiError::Refused {
+                code: "outside_atlas",
+                message,
+                details: json!({"field": "lon", "lon": lon, "lat": lat}),
+            },
+            E::NotYours => ApiError::Forbidden(vec![Role::Command]),
+            E::Illegal {
+                state,
+                suspended,
+                allowed,
+                ..
+            } => ApiError::Conflict {
+                code: "illegal_transition",
+                message,
+                details: json!({"state": state.as_str(), "suspended": suspended, "allowed": allowed}),
+            },
+        }
+    }
+}

@@ -8,29 +8,26 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use geo_types::Coord;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::codec::registry::SourceCrs;
-use crate::domain::access::{IncidentAccess, incident_access, may_act_on_incident};
+use crate::domain::access::{IncidentAccess, incident_access};
 use crate::domain::calendar::china;
-use crate::domain::incident::{self, Action, Level, Situation};
+use crate::domain::incident::{self, State as IncidentState};
 use crate::domain::kpi::{KpiIncident, kpis};
 use crate::domain::role::Role;
-use crate::domain::sla::Clock;
 use crate::store::StoreError;
-use crate::store::incidents::{self as store, Change, IncidentFilter, IncidentRow, NewIncident};
+use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
 
 /// Who may report and act (admin always).
 const FIELD: &[Role] = &[Role::Worker, Role::Command];
-/// Where an incident's clock stage is named in the rules table.
-const STAGE: &str = "处置";
 /// Where reports come from.
 pub const SOURCES: [&str; 5] = ["网格员巡查", "12345 热线", "群众", "视频", "Open311"];
 
@@ -58,22 +55,17 @@ pub fn incident_json(
         }
         None
     });
-    let finished = incident::State::parse(&row.state).is_none_or(|s| s.is_finished());
-    let clock = Clock {
-        start: row.clock_start,
-        budget: row.budget_seconds,
-        suspended: row.suspended_seconds,
-        suspended_since: row.suspended_since,
-    };
+    let finished = row.state.is_finished();
+    let voided = row.state == IncidentState::Voided;
     let calendar = state.calendar.load();
-    let status = clock.status(&calendar, row.closed_at.unwrap_or(now));
+    let status = row.clock().status(&calendar, row.closed_at.unwrap_or(now));
     json!({
         "id": row.id,
         "category": row.category,
         "severity": row.severity,
         "source": row.source,
         "description": row.description,
-        "state": row.state,
+        "state": row.state.as_str(),
         "lon": row.lon,
         "lat": row.lat,
         "address": row.address,
@@ -81,12 +73,12 @@ pub fn incident_json(
             .or_else(|| row.cell.as_ref().map(|c| json!({"code": c, "name": null}))),
         "village": village.map(|v| json!({"code": v.code, "name": v.name})),
         "cell_revision": row.cell_revision,
-        "level": row.level,
+        "level": row.level.as_str(),
         "created_at": row.created_at.to_rfc3339(),
         "updated_at": row.updated_at.to_rfc3339(),
-        "deadline_at": (row.state != "作废").then(|| status.deadline_at.to_rfc3339()),
+        "deadline_at": (!voided).then(|| status.deadline_at.to_rfc3339()),
         // Counted with weekends only beyond the calendar's years: may move when the year loads.
-        "provisional": row.state != "作废" && !finished && calendar.is_provisional(status.deadline_at),
+        "provisional": !voided && !finished && calendar.is_provisional(status.deadline_at),
         "warning": if finished && row.closed_at.is_none() { "normal" } else { status.warning },
         "overdue": !finished && status.overdue || row.closed_at.is_some_and(|_| status.overdue),
         "suspended": row.suspended_since.is_some(),
@@ -192,18 +184,6 @@ async fn shaped(
         .collect())
 }
 
-/// A report as the caller gives it.
-pub struct Report {
-    pub category: String,
-    pub description: String,
-    pub point: Coord<f64>,
-    pub crs: SourceCrs,
-    pub address: Option<String>,
-    pub source: String,
-    pub severity: Option<i16>,
-    pub photos: Vec<String>,
-}
-
 /// Parses `POST /api/v1/incidents`' body, naming the bad field.
 fn parse_report(body: &Value) -> Result<Report, ApiError> {
     let object = body
@@ -283,7 +263,7 @@ fn parse_report(body: &Value) -> Result<Report, ApiError> {
         category,
         description,
         point,
-        crs,
+        source_crs: crs.label(),
         address: text("address")?,
         source,
         severity,
@@ -291,116 +271,39 @@ fn parse_report(body: &Value) -> Result<Report, ApiError> {
     })
 }
 
-/// Resolves a category given as a code (`0201`) or a path (`安全隐患/消防隐患`) to
-/// (code, display path, default severity).
-fn resolve_category(
-    categories: &[store::Category],
-    given: &str,
-) -> Result<(String, String, i16), ApiError> {
-    let path = |c: &store::Category| match c
-        .parent
-        .as_ref()
-        .and_then(|p| categories.iter().find(|x| &x.code == p))
-    {
-        Some(parent) => format!("{}/{}", parent.name, c.name),
-        None => c.name.clone(),
-    };
-    categories
-        .iter()
-        .find(|c| c.code == given || path(c) == given || (c.parent.is_some() && c.name == given))
-        .map(|c| (c.code.clone(), path(c), c.severity))
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "category",
-                format!(
-                    "unknown category {given:?}; categories are e.g. {}",
-                    categories
-                        .iter()
-                        .filter(|c| c.parent.is_some())
-                        .take(6)
-                        .map(path)
-                        .collect::<Vec<_>>()
-                        .join("、")
-                ),
-            )
-        })
-}
-
-/// Reports an incident: located in its grid, routed to the grid's team, clock started.
+/// Reports an incident through the use case and shapes it: `(incident JSON, near_boundary_m)`.
 pub async fn report_incident(
     state: &AppState,
     user: &User,
     report: Report,
 ) -> Result<(Value, Option<f64>), ApiError> {
     let mut client = client(state).await?;
-    let categories = store::categories(&client).await?;
-    let (code, path, default_severity) = resolve_category(&categories, &report.category)?;
-    let rules = store::sla_rules(&client).await?;
     let atlas = state.atlas.load_full();
-    let located = atlas.locate(report.point);
-    if located.as_ref().and_then(|l| l.chain.last()).is_none() {
-        return Err(ApiError::Refused {
-            code: "outside_atlas",
-            message: format!(
-                "the point ({:.6}, {:.6}) lies outside every grid of this deployment",
-                report.point.x, report.point.y
-            ),
-            details: json!({"field": "lon", "lon": report.point.x, "lat": report.point.y}),
-        });
-    }
-    let (cell, near) = match &located {
-        Some(l) => (
-            l.chain.last().map(|c| c.code.clone()),
-            (l.boundary_distance_m <= super::locate::NEAR_BOUNDARY_M)
-                .then(|| (l.boundary_distance_m * 100.0).round() / 100.0),
-        ),
-        None => (None, None),
-    };
-    let level = match located
-        .as_ref()
-        .and_then(|l| l.chain.last())
-        .map(|c| c.level)
-    {
-        Some(3) | Some(4) => Level::Grid,
-        Some(2) => Level::Village,
-        _ => Level::Township,
-    };
-    let now = Utc::now();
-    let days = rules.days(STAGE, level.as_str(), &code);
-    let clock = Clock::new(&state.calendar.load(), now, days);
-    let category_label = path.clone();
-    let new = NewIncident {
-        category: &category_label,
-        description: &report.description,
-        lon: report.point.x,
-        lat: report.point.y,
-        source_crs: &report.crs.label(),
-        address: report.address.as_deref(),
-        cell: cell.as_deref(),
-        cell_revision: atlas.revision,
-        source: &report.source,
-        reporter: &user.name,
-        severity: report.severity.unwrap_or(default_severity),
-        level: level.as_str(),
-        created_at: now,
-        budget_seconds: clock.budget,
-        deadline_at: clock.status(&state.calendar.load(), now).deadline_at,
-        photos: &report.photos,
-    };
+    let calendar = state.calendar.load_full();
+    // The team goes into the live event too; it is known once the grid is.
+    let cell = atlas
+        .locate(report.point)
+        .and_then(|l| l.chain.last().map(|c| c.code.clone()));
     let teams = match &cell {
         Some(c) => teams_of(&client, &[&IncidentRow::placeholder(c)]).await?,
         None => BTreeMap::new(),
     };
-    let state_ref = state.clone();
-    let atlas_ref = atlas.clone();
-    let row = store::create(
+    let now = Utc::now();
+    let reported = use_case::report(
         &mut client,
-        &new,
-        |row| json!({"incident": incident_json(row, &atlas_ref, &state_ref, &teams, now)}),
+        &atlas,
+        &calendar,
+        user,
+        report,
+        now,
+        |row| json!({"incident": incident_json(row, &atlas, state, &teams, now)}),
     )
     .await?;
-    let teams = teams_of(&client, &[&row]).await?;
-    Ok((incident_json(&row, &atlas, state, &teams, Utc::now()), near))
+    let teams = teams_of(&client, &[&reported.row]).await?;
+    Ok((
+        incident_json(&reported.row, &atlas, state, &teams, Utc::now()),
+        reported.near_boundary_m,
+    ))
 }
 
 impl IncidentRow {
@@ -417,8 +320,8 @@ impl IncidentRow {
             cell_revision: None,
             source: String::new(),
             reporter: None,
-            state: String::new(),
-            level: String::new(),
+            state: IncidentState::Reported,
+            level: incident::Level::Grid,
             severity: 1,
             created_at: Utc::now(),
             updated_at: Utc::now(),
@@ -496,13 +399,14 @@ pub async fn list(
             "from" => filter.since = Some(parse_time("from", value)?),
             "to" => filter.until = Some(parse_time("to", value)?),
             "state" => {
-                let states: Vec<String> = value.split(',').map(str::to_string).collect();
-                if let Some(bad) = states.iter().find(|s| incident::State::parse(s).is_none()) {
-                    return Err(ApiError::bad_field(
-                        "state",
-                        format!("unknown state {bad:?}"),
-                    ));
-                }
+                let states = value
+                    .split(',')
+                    .map(|s| {
+                        IncidentState::parse(s).ok_or_else(|| {
+                            ApiError::bad_field("state", format!("unknown state {s:?}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 filter.states = Some(states);
             }
             "category" => filter.category_prefix = Some(value.clone()),
@@ -522,11 +426,11 @@ pub async fn list(
             }
         }
     }
-    if u.role == Role::Worker {
-        // Narrowed in SQL so the limit counts the worker's own; the rule still judges each row.
-        filter.cells_within = Some(u.cells.clone());
-    }
-    let rows = store::list(&*client(&state).await?, &filter).await?;
+    let rows: Vec<IncidentRow> = use_case::list(&*client(&state).await?, &u, filter)
+        .await?
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect();
     Ok(Json(json!({"incidents": shaped(&state, &u, &rows).await?})))
 }
 
@@ -541,20 +445,8 @@ pub async fn show(
         .clone();
     let id = parse_id(&id)?;
     let client = client(&state).await?;
-    let row = store::load(&client, id).await?;
-    let access = access_of(&u, row.cell.as_deref());
-    if access == IncidentAccess::Denied {
-        return Err(ApiError::Forbidden(vec![Role::Command]));
-    }
-    let mut events = store::events(&client, id).await?;
+    let (row, _, events) = use_case::show(&client, &u, id).await?;
     drop(client);
-    if access == IncidentAccess::Summary {
-        for event in &mut events {
-            if let Value::Object(map) = event {
-                map.remove("note");
-            }
-        }
-    }
     let incident = shaped(&state, &u, std::slice::from_ref(&row))
         .await?
         .pop()
@@ -605,97 +497,20 @@ pub async fn act(
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut client = client(&state).await?;
-    let rules = store::sla_rules(&client).await?;
-    let categories = store::categories(&client).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.load_full();
     let now = Utc::now();
-    let (role, own_cells) = (u.role, u.cells.clone());
-    let state_ref = state.clone();
-    let atlas_ref = atlas.clone();
-    let result = store::act(
+    let result = use_case::act(
         &mut client,
+        &calendar,
+        &u,
         id,
-        action.name(),
-        &u.name,
-        |row| {
-            if !may_act_on_incident(role, &own_cells, row.cell.as_deref()) {
-                return Err(ApiError::Forbidden(vec![Role::Command]));
-            }
-            let current = incident::State::parse(&row.state)
-                .ok_or_else(|| ApiError::Internal(format!("stored state {:?}", row.state)))?;
-            let level = Level::parse(&row.level).unwrap_or(Level::Grid);
-            let situation = Situation {
-                state: current,
-                suspended: row.suspended_since.is_some(),
-                level,
-            };
-            let effect = incident::apply(situation, &action).map_err(|_| ApiError::Conflict {
-                code: "illegal_transition",
-                message: format!(
-                    "{} is not possible in state {}{}; allowed: {}",
-                    action.name(),
-                    row.state,
-                    if situation.suspended { " (挂账)" } else { "" },
-                    incident::allowed(situation).join("、")
-                ),
-                details: json!({"state": row.state, "suspended": situation.suspended,
-                                "allowed": incident::allowed(situation)}),
-            })?;
-            let mut clock = Clock {
-                start: row.clock_start,
-                budget: row.budget_seconds,
-                suspended: row.suspended_seconds,
-                suspended_since: row.suspended_since,
-            };
-            if effect.extra_days > 0 {
-                clock.budget += crate::domain::calendar::Calendar::days_to_seconds(effect.extra_days);
-            }
-            if situation.suspended && !effect.suspended {
-                clock.suspended = clock.suspended_until(&calendar, now);
-                clock.suspended_since = None;
-            }
-            if !situation.suspended && effect.suspended {
-                clock.suspended_since = Some(now);
-            }
-            if effect.restart_clock {
-                let code = categories
-                    .iter()
-                    .find(|c| row.category.ends_with(&c.name) && c.parent.is_some())
-                    .map(|c| c.code.clone())
-                    .unwrap_or_default();
-                clock = Clock::new(&calendar, now, rules.days(STAGE, effect.level.as_str(), &code));
-            }
-            let closed_at = match (&action, row.closed_at) {
-                (Action::Close, _) => Some(now),
-                (_, c) => c,
-            };
-            let status = clock.status(&calendar, closed_at.unwrap_or(now));
-            Ok((
-                Change {
-                    state: effect.state.as_str().to_string(),
-                    level: effect.level.as_str().to_string(),
-                    clock_start: clock.start,
-                    budget_seconds: clock.budget,
-                    suspended_since: clock.suspended_since,
-                    suspended_seconds: clock.suspended,
-                    deadline_at: Some(status.deadline_at),
-                    supervision: match &action {
-                        Action::Supervise(level) => Some(level.clone()),
-                        _ => row.supervision.clone(),
-                    },
-                    rating: match &action {
-                        Action::Rate(r) => Some(r.clone()),
-                        _ => row.rating.clone(),
-                    },
-                    closed_at,
-                },
-                note,
-            ))
-        },
-        |row| json!({"incident": incident_json(row, &atlas_ref, &state_ref, &BTreeMap::new(), now)}),
+        &action,
+        note,
+        now,
+        |row| json!({"incident": incident_json(row, &atlas, &state, &BTreeMap::new(), now)}),
     )
-    .await??;
+    .await?;
     drop(client);
     let incident = shaped(&state, &u, std::slice::from_ref(&result))
         .await?
@@ -786,26 +601,18 @@ pub async fn stats(
     .await?;
     let input: Vec<KpiIncident> = rows
         .iter()
-        .map(|r| {
-            let clock = Clock {
-                start: r.clock_start,
-                budget: r.budget_seconds,
-                suspended: r.suspended_seconds,
-                suspended_since: r.suspended_since,
-            };
-            KpiIncident {
-                cell: r.cell.clone(),
-                created_at: r.created_at,
-                voided: r.state == "作废",
-                finished: incident::State::parse(&r.state).is_none_or(|s| s.is_finished()),
-                deadline_at: Some(
-                    clock
-                        .status(&state.calendar.load(), r.closed_at.unwrap_or(now))
-                        .deadline_at,
-                ),
-                closed_at: r.closed_at,
-                rating: r.rating.clone(),
-            }
+        .map(|r| KpiIncident {
+            cell: r.cell.clone(),
+            created_at: r.created_at,
+            voided: r.state == IncidentState::Voided,
+            finished: r.state.is_finished(),
+            deadline_at: Some(
+                r.clock()
+                    .status(&state.calendar.load(), r.closed_at.unwrap_or(now))
+                    .deadline_at,
+            ),
+            closed_at: r.closed_at,
+            rating: r.rating.clone(),
         })
         .collect();
     let (total, groups) = kpis(&input, from, to, now, prefix);

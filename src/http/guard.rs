@@ -175,6 +175,7 @@ async fn reshape(path: &str, response: Response) -> Response {
 }
 
 fn secure(path: &str, response: &mut Response) {
+    let status = response.status();
     let headers = response.headers_mut();
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -197,8 +198,9 @@ fn secure(path: &str, response: &mut Response) {
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    // Browsers show a PDF in their own viewer, which a document policy could break.
-    if !content_type.starts_with("application/pdf") {
+    // Browsers show a PDF in their own viewer, which a document policy could break; a 304 has no
+    // content type to choose by, and its headers would replace the cached page's policy.
+    if !content_type.starts_with("application/pdf") && status != StatusCode::NOT_MODIFIED {
         set(headers, "content-security-policy", &csp);
     }
     set(headers, "x-content-type-options", "nosniff");

@@ -12,9 +12,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::geometry::china_crs::InputCrs;
 
-/// Within this distance of a boundary the answer carries `near_boundary_m`, so a reporter can
-/// confirm the grid.
-pub const NEAR_BOUNDARY_M: f64 = 20.0;
+use crate::atlas::NEAR_BOUNDARY_M;
 
 pub async fn locate(
     State(state): State<AppState>,

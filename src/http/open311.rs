@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::{ClientAddr, authenticate};
 use super::error::ApiError;
-use super::field::{Report, access_of, incident_json, report_incident, teams_of, view_incident};
+use super::field::{access_of, incident_json, report_incident, teams_of, view_incident};
+use crate::app::incidents::Report;
 use crate::codec::registry::SourceCrs;
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
@@ -113,11 +114,11 @@ pub async fn services(State(state): State<AppState>) -> Response {
 
 /// A request as GeoReport shows it, built from the incident as the caller may see it.
 fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
-    let closed = incident::State::parse(&row.state).is_none_or(|s| s.is_finished());
+    let closed = row.state.is_finished();
     json!({
         "service_request_id": row.id.to_string(),
         "status": if closed { "closed" } else { "open" },
-        "status_notes": row.state,
+        "status_notes": row.state.as_str(),
         "service_name": row.category.rsplit('/').next().unwrap_or(&row.category),
         "service_code": shaped["service_code"],
         "description": shaped["description"],
@@ -196,10 +197,10 @@ pub async fn list(
             "api_key" => {}
             "status" => {
                 filter.states = Some(match value.as_str() {
-                    "open" => ["上报", "受理", "派遣", "处置", "反馈", "核查"]
-                        .map(String::from)
-                        .to_vec(),
-                    "closed" => ["结案", "评价", "作废"].map(String::from).to_vec(),
+                    "open" => incident::State::all()
+                        .filter(|s| !s.is_finished())
+                        .collect(),
+                    "closed" => incident::State::all().filter(|s| s.is_finished()).collect(),
                     _ => return error(StatusCode::BAD_REQUEST, "status: must be open or closed"),
                 })
             }
@@ -348,7 +349,7 @@ pub async fn create(
         category: code.clone(),
         description: description.trim().to_string(),
         point,
-        crs,
+        source_crs: crs.label(),
         address: fields.get("address_string").cloned(),
         source: "Open311".into(),
         severity: None,

@@ -231,7 +231,7 @@ pub async fn open_incidents_near(
              FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS box(x0, y0, x1, y1)
              JOIN incidents i ON i.geom && ST_MakeEnvelope(box.x0, box.y0, box.x1, box.y1, 4490)
              WHERE NOT (i.state = ANY($6))",
-            &[&codes, &x0, &y0, &x1, &y1, &CLOSED_INCIDENT_STATES.to_vec()],
+            &[&codes, &x0, &y0, &x1, &y1, &crate::domain::incident::State::finished_names()],
         )
         .await?;
     Ok(rows
@@ -247,9 +247,6 @@ pub async fn open_incidents_near(
         })
         .collect())
 }
-
-/// States in which an incident no longer belongs to a grid's open work.
-pub const CLOSED_INCIDENT_STATES: [&str; 4] = ["结案", "评价", "已评价", "作废"];
 
 fn unzip_boxes(boxes: &[[f64; 4]]) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     (

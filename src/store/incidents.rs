@@ -3,10 +3,12 @@
 //! when, note), a live event and a NOTIFY — so the wall never misses one.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
+use crate::domain::incident::{Change, Level, State};
+use crate::domain::sla::Clock;
 
 /// The NOTIFY channel of the live stream (payload: the live event id).
 pub const LIVE_CHANNEL: &str = "gridmap_live";
@@ -24,8 +26,8 @@ pub struct IncidentRow {
     pub cell_revision: Option<i32>,
     pub source: String,
     pub reporter: Option<String>,
-    pub state: String,
-    pub level: String,
+    pub state: State,
+    pub level: Level,
     pub severity: i16,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -43,8 +45,24 @@ const COLUMNS: &str = "id, category, description, ST_X(geom), ST_Y(geom), addres
     cell_revision, source, reporter, state, level, severity, created_at, updated_at, clock_start,
     budget_seconds, suspended_since, suspended_seconds, deadline_at, supervision, rating, closed_at";
 
-fn row_of(r: &tokio_postgres::Row) -> IncidentRow {
-    IncidentRow {
+impl IncidentRow {
+    /// The row's deadline clock.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            start: self.clock_start,
+            budget: self.budget_seconds,
+            suspended: self.suspended_seconds,
+            suspended_since: self.suspended_since,
+        }
+    }
+}
+
+/// Parsed once at the edge: a stored state or level the code does not know is a refusal, never
+/// a silently different incident.
+fn row_of(r: &tokio_postgres::Row) -> StoreResult<IncidentRow> {
+    let state: String = r.get(10);
+    let level: String = r.get(11);
+    Ok(IncidentRow {
         id: r.get(0),
         category: r.get(1),
         description: r.get(2),
@@ -55,8 +73,10 @@ fn row_of(r: &tokio_postgres::Row) -> IncidentRow {
         cell_revision: r.get(7),
         source: r.get(8),
         reporter: r.get(9),
-        state: r.get(10),
-        level: r.get(11),
+        state: State::parse(&state)
+            .ok_or_else(|| StoreError::Refused(format!("stored incident state {state:?}")))?,
+        level: Level::parse(&level)
+            .ok_or_else(|| StoreError::Refused(format!("stored incident level {level:?}")))?,
         severity: r.get(12),
         created_at: r.get(13),
         updated_at: r.get(14),
@@ -68,7 +88,7 @@ fn row_of(r: &tokio_postgres::Row) -> IncidentRow {
         supervision: r.get(20),
         rating: r.get(21),
         closed_at: r.get(22),
-    }
+    })
 }
 
 /// A category of the taxonomy: code, name, parent, default severity.
@@ -129,7 +149,7 @@ pub struct NewIncident<'a> {
     pub source: &'a str,
     pub reporter: &'a str,
     pub severity: i16,
-    pub level: &'a str,
+    pub level: Level,
     pub created_at: DateTime<Utc>,
     pub budget_seconds: i64,
     pub deadline_at: DateTime<Utc>,
@@ -187,7 +207,7 @@ pub async fn create(
                 &new.cell_revision,
                 &new.source,
                 &new.reporter,
-                &new.level,
+                &new.level.as_str(),
                 &new.severity,
                 &new.created_at,
                 &new.budget_seconds,
@@ -217,7 +237,7 @@ async fn load_in(tx: &Transaction<'_>, id: i64, lock: bool) -> StoreResult<Incid
     tx.query_opt(&sql, &[&id])
         .await?
         .map(|r| row_of(&r))
-        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))?
 }
 
 /// One incident.
@@ -229,21 +249,7 @@ pub async fn load(client: &Client, id: i64) -> StoreResult<IncidentRow> {
         )
         .await?
         .map(|r| row_of(&r))
-        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
-}
-
-/// What an action changes on the row (computed by the domain rules and the calendar).
-pub struct Change {
-    pub state: String,
-    pub level: String,
-    pub clock_start: DateTime<Utc>,
-    pub budget_seconds: i64,
-    pub suspended_since: Option<DateTime<Utc>>,
-    pub suspended_seconds: i64,
-    pub deadline_at: Option<DateTime<Utc>>,
-    pub supervision: Option<String>,
-    pub rating: Option<String>,
-    pub closed_at: Option<DateTime<Utc>>,
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))?
 }
 
 /// Applies an action under a row lock: `decide` sees the current row and returns the change and
@@ -269,12 +275,12 @@ pub async fn act<E>(
          WHERE id = $1",
         &[
             &id,
-            &change.state,
-            &change.level,
-            &change.clock_start,
-            &change.budget_seconds,
-            &change.suspended_since,
-            &change.suspended_seconds,
+            &change.state.as_str(),
+            &change.level.as_str(),
+            &change.clock.start,
+            &change.clock.budget,
+            &change.clock.suspended_since,
+            &change.clock.suspended,
             &change.deadline_at,
             &change.supervision,
             &change.rating,
@@ -285,7 +291,14 @@ pub async fn act<E>(
     tx.execute(
         "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&id, &action, &current.state, &change.state, &actor, &note],
+        &[
+            &id,
+            &action,
+            &current.state.as_str(),
+            &change.state.as_str(),
+            &actor,
+            &note,
+        ],
     )
     .await?;
     let row = load_in(&tx, id, false).await?;
@@ -294,8 +307,21 @@ pub async fn act<E>(
     Ok(Ok(row))
 }
 
+/// One event of an incident's history (who did what, when, with what note).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// The event history of an incident, oldest first.
-pub async fn events(client: &Client, id: i64) -> StoreResult<Vec<Value>> {
+pub async fn events(client: &Client, id: i64) -> StoreResult<Vec<EventRow>> {
     let rows = client
         .query(
             "SELECT id, action, from_state, to_state, actor, note, at FROM incident_events
@@ -305,16 +331,14 @@ pub async fn events(client: &Client, id: i64) -> StoreResult<Vec<Value>> {
         .await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            json!({
-                "id": r.get::<_, i64>(0),
-                "action": r.get::<_, String>(1),
-                "from": r.get::<_, Option<String>>(2),
-                "to": r.get::<_, String>(3),
-                "actor": r.get::<_, String>(4),
-                "note": r.get::<_, Option<String>>(5),
-                "at": r.get::<_, DateTime<Utc>>(6).to_rfc3339(),
-            })
+        .map(|r| EventRow {
+            id: r.get(0),
+            action: r.get(1),
+            from: r.get(2),
+            to: r.get(3),
+            actor: r.get(4),
+            note: r.get(5),
+            at: r.get(6),
         })
         .collect())
 }
@@ -324,7 +348,7 @@ pub async fn events(client: &Client, id: i64) -> StoreResult<Vec<Value>> {
 pub struct IncidentFilter {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    pub states: Option<Vec<String>>,
+    pub states: Option<Vec<State>>,
     pub category_prefix: Option<String>,
     pub cell_prefix: Option<String>,
     /// Only incidents inside one of these cells (a worker's own grids).
@@ -333,6 +357,10 @@ pub struct IncidentFilter {
 }
 
 pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<IncidentRow>> {
+    let states: Option<Vec<&str>> = f
+        .states
+        .as_ref()
+        .map(|s| s.iter().map(|s| s.as_str()).collect());
     let rows = client
         .query(
             &format!(
@@ -350,7 +378,7 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
             &[
                 &f.since,
                 &f.until,
-                &f.states,
+                &states,
                 &f.category_prefix,
                 &f.cell_prefix,
                 &f.limit,
@@ -358,7 +386,7 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
             ],
         )
         .await?;
-    Ok(rows.iter().map(row_of).collect())
+    rows.iter().map(row_of).collect()
 }
 
 /// Names and roles of a cell's team (what the wall may show).

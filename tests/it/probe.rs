@@ -475,6 +475,19 @@ async fn every_rejection_uses_the_error_contract_and_the_security_headers() {
     );
     let a = raw(&app, "GET", "/web/public.js", &[], Body::empty()).await;
     assert_eq!(a.status, StatusCode::OK, "the pages' own files are served");
+    // A revalidated page keeps the policy it was cached with: a 304 carries none to replace it.
+    let page = raw(&app, "GET", "/plan", &[], Body::empty()).await;
+    let modified = page.headers["last-modified"].to_str().unwrap().to_string();
+    let again = raw(
+        &app,
+        "GET",
+        "/plan",
+        &[("if-modified-since", &modified)],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.headers.get("content-security-policy").is_none());
 }
 
 #[tokio::test]

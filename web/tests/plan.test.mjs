@@ -13,57 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { watchCsp, assertSecurityHeaders } from './csp.mjs';
+import { centroid, contains, hasVertex, onBoundary, rings, same, segments, vertices } from '../lib/geom.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.GRIDMAP_BIN || join(root, 'target', 'debug', 'gridmap');
 const shot = process.argv.includes('--screenshot') ? process.argv[process.argv.indexOf('--screenshot') + 1] : null;
 const PREFERRED_VILLAGE = '520328004016'; // 义泉社区: nine grids in the demo
 
-// ------------------------------------------------------------------ geometry (test side)
-const same = (a, b) => a[0] === b[0] && a[1] === b[1];
-const parts = (g) => (g.type === 'Polygon' ? [g.coordinates] : g.coordinates);
-const rings = (g) => parts(g).flat();
-function vertices(g) {
-  const out = [];
-  for (const r of rings(g)) for (const c of r.slice(0, -1)) out.push(c);
-  return out;
-}
-const hasVertex = (g, p) => vertices(g).some((c) => same(c, p));
-function segDist(p, a, b) {
-  const dx = b[0] - a[0], dy = b[1] - a[1];
-  const len = dx * dx + dy * dy;
-  const t = len ? Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len)) : 0;
-  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
-}
-function segments(g) {
-  const out = [];
-  for (const r of rings(g)) for (let i = 1; i < r.length; i++) out.push([r[i - 1], r[i]]);
-  return out;
-}
-const onBoundary = (g, p) => segments(g).some(([a, b]) => segDist(p, a, b) <= 1e-7);
-function ringContains(ring, p) {
-  let inside = false;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-    const [xi, yi] = ring[i], [xj, yj] = ring[j];
-    if ((yi > p[1]) !== (yj > p[1]) && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-const contains = (g, p) => parts(g).some((rs) => ringContains(rs[0], p) && !rs.slice(1).some((h) => ringContains(h, p)));
-function centroid(g) {
-  // Area centroid of the largest part's outer ring.
-  let best = null, bestA = -1;
-  for (const rs of parts(g)) {
-    const r = rs[0];
-    let a = 0, x = 0, y = 0;
-    for (let i = 1; i < r.length; i++) {
-      const k = r[i - 1][0] * r[i][1] - r[i][0] * r[i - 1][1];
-      a += k; x += (r[i - 1][0] + r[i][0]) * k; y += (r[i - 1][1] + r[i][1]) * k;
-    }
-    if (Math.abs(a) > bestA) { bestA = Math.abs(a); best = [x / (3 * a), y / (3 * a)]; }
-  }
-  return best;
-}
+// ------------------------------------------------------------------ geometry
+// The page's own helpers (web/lib/geom.js), plus what only the test needs to pick a vertex.
 const toward = (p, q, f) => [+(p[0] + (q[0] - p[0]) * f).toFixed(7), +(p[1] + (q[1] - p[1]) * f).toFixed(7)];
 function cross(a, b, c) { return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]); }
 function properlyCross([a, b], [c, d]) {
