@@ -214,7 +214,7 @@ pub async fn act(
                 allowed: incident::allowed(situation),
             })
     };
-    Ok(store::act(client, id, action.name(), &user.name, decide, payload).await??)
+    store::act(client, id, action.name(), &user.name, decide, payload).await?
 }
 
 /// The incidents `user` may see under `filter` (a worker's own grids narrowed in SQL, so the
