@@ -7,4 +7,5 @@ pub mod calendar;
 pub mod demo;
 pub mod incidents;
 pub mod live;
+pub mod planning;
 pub mod registry;

@@ -2,7 +2,6 @@
 //! impact, commit as one revision; the history of revisions and reverts.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,16 +13,12 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
-use crate::atlas::Atlas;
-use crate::atlas::check::validate_touched;
-use crate::atlas::draft::{Change, Draft, View};
-use crate::atlas::impact::{Impact, impact, touched_boxes};
+use crate::app::planning;
+use crate::atlas::draft::{Draft, View};
 use crate::codec::cells::{feature_of, parse_feature};
 use crate::domain::code::CellCode;
 use crate::domain::role::Role;
-use crate::geometry::coverage::{Options, Report};
-use crate::store::cells::WriteOutcome;
-use crate::store::drafts::{self, CommitPlan, StoredDraft};
+use crate::store::drafts::{self, StoredDraft};
 use crate::store::{self, StoreError};
 
 const PLANNERS: &[Role] = &[Role::Planner];
@@ -309,49 +304,6 @@ pub async fn merge(
     ))
 }
 
-/// Everything a validation or a commit needs to know about a draft over an atlas.
-struct Checked {
-    view_cells: Vec<crate::domain::cell::Cell>,
-    report: Report,
-    impact: Impact,
-    buildings: Vec<(i64, Option<String>)>,
-    incidents: Vec<(i64, Option<String>)>,
-}
-
-async fn check(state: &AppState, atlas: &Arc<Atlas>, draft: &Draft) -> Result<Checked, ApiError> {
-    let touched: BTreeSet<String> = draft.changes.keys().cloned().collect();
-    let boxes = touched_boxes(atlas, draft);
-    let codes: Vec<String> = touched.iter().cloned().collect();
-    let client = client(state).await?;
-    let buildings = drafts::buildings_near(&client, &codes, &boxes).await?;
-    let incidents = drafts::open_incidents_near(&client, &codes, &boxes).await?;
-    // Counts of every cell a building may leave or join, plus the touched ones.
-    let mut count_codes: BTreeSet<String> = touched.clone();
-    count_codes.extend(buildings.iter().filter_map(|b| b.cell.clone()));
-    let counts =
-        drafts::counts_per_cell(&client, &count_codes.into_iter().collect::<Vec<_>>()).await?;
-    drop(client);
-    let atlas = atlas.clone();
-    let draft = draft.clone();
-    let band = state.band;
-    // Geometry work off the async workers.
-    tokio::task::spawn_blocking(move || {
-        let view = View::new(atlas.to_cells(), &draft);
-        let report = validate_touched(&view, &touched, &Options::default());
-        let (impact, buildings, incidents) =
-            impact(&atlas, &draft, &view, &buildings, &incidents, &counts, band);
-        Checked {
-            view_cells: view.into_cells(),
-            report,
-            impact,
-            buildings,
-            incidents,
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("draft check failed: {e}")))
-}
-
 /// `POST /api/v1/drafts/{id}/validate` → the coverage report of the atlas as the draft would
 /// leave it (only the touched families re-checked) and the impact.
 pub async fn validate(
@@ -362,7 +314,8 @@ pub async fn validate(
     user.require(PLANNERS)?;
     let stored = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
     let atlas = state.atlas.load_full();
-    let checked = check(&state, &atlas, &stored.draft).await?;
+    let checked =
+        planning::check(&*client(&state).await?, &atlas, &stored.draft, state.band).await?;
     let mut out = checked.report.to_json();
     out["impact"] =
         serde_json::to_value(&checked.impact).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -398,107 +351,12 @@ async fn commit_draft(
     author: &str,
     message: &str,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(revision) = stored.committed_revision {
-        return Err(ApiError::Conflict {
-            code: "already_committed",
-            message: format!(
-                "draft {} was already committed as revision {revision}",
-                stored.id
-            ),
-            details: json!({"committed_revision": revision}),
-        });
-    }
-    if stored.draft.changes.is_empty() {
-        return Err(ApiError::Unprocessable(format!(
-            "draft {} has no changes to commit",
-            stored.id
-        )));
-    }
-    let atlas = state.atlas.load_full();
-    let current = store::current_revision(&*client(state).await?).await?;
-    if current != stored.base_revision || atlas.revision != current {
-        return Err(stale(stored.base_revision, current));
-    }
-    let checked = check(state, &atlas, &stored.draft).await?;
-    if !checked.report.valid {
-        return Err(ApiError::Violations(checked.report.to_json()));
-    }
-    let written: Vec<crate::domain::cell::Cell> = stored
-        .draft
-        .changes
-        .values()
-        .filter_map(|c| match c {
-            Change::Put(cell) => Some((**cell).clone()),
-            Change::Delete => None,
-        })
-        .collect();
-    let retired: Vec<String> = stored
-        .draft
-        .changes
-        .iter()
-        .filter(|(_, c)| matches!(c, Change::Delete))
-        .map(|(code, _)| code.clone())
-        .collect();
-    let plan = CommitPlan {
-        draft_id: stored.id,
-        base_revision: stored.base_revision,
-        author,
-        message,
-        cells: &written,
-        retired: &retired,
-        lineage: &stored.draft.lineage,
-        buildings: &checked.buildings,
-        incidents: &checked.incidents,
-    };
-    let mut client = client(state).await?;
-    let outcome = drafts::commit(&mut client, &plan).await?;
-    drop(client);
-    let revision = match outcome {
-        WriteOutcome::Committed { revision, .. } => revision,
-        WriteOutcome::Stale { base, current } => return Err(stale(base, current)),
-        WriteOutcome::Refused(refused) => {
-            let code = written
-                .get(refused.feature)
-                .map(|c| c.code.to_string())
-                .unwrap_or_default();
-            return Err(ApiError::Unprocessable(format!(
-                "the database refused cell {code}: {}",
-                refused.problem
-            )));
-        }
-    };
-    // Swap in the new snapshot now (other nodes reload on the NOTIFY).
-    let cells = checked.view_cells;
-    let built = tokio::task::spawn_blocking(move || Atlas::new(revision, cells))
-        .await
-        .map_err(|e| ApiError::Internal(format!("atlas build failed: {e}")))?;
-    let built = Arc::new(built);
-    state.atlas.rcu(|old| {
-        if old.revision < revision {
-            built.clone()
-        } else {
-            old.clone()
-        }
-    });
-    Ok(Json(json!({
-        "revision": revision,
-        "written": written.iter().map(|c| c.code.to_string()).collect::<Vec<_>>(),
-        "retired": retired,
-        "lineage": stored.draft.lineage.iter().map(|(o, n)| json!({"old": o, "new": n})).collect::<Vec<_>>(),
-        "buildings_moved": checked.buildings.len(),
-        "households_moved": checked.impact.moves.iter().map(|m| m.households).sum::<i64>(),
-        "incidents_moved": checked.incidents.len(),
-    })))
-}
-
-fn stale(base: i32, current: i32) -> ApiError {
-    ApiError::Conflict {
-        code: "stale_base",
-        message: format!(
-            "the draft is based on revision {base} but revision {current} has been committed since; open a new draft on it"
-        ),
-        details: json!({"base_revision": base, "current_revision": current}),
-    }
+    let mut db = client(state).await?;
+    let committed =
+        planning::commit(&mut db, &state.atlas, stored, author, message, state.band).await?;
+    Ok(Json(
+        serde_json::to_value(committed).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }
 
 /// `GET /api/v1/revisions` (any signed-in role): newest first.
@@ -542,38 +400,11 @@ pub async fn revert(
         .map(str::to_string)
         .unwrap_or_else(|| format!("revert to revision {n}"));
     let mut db = client(&state).await?;
-    let old = store::cells::load_as_of(&db, n).await?;
-    let atlas = state.atlas.load_full();
-    let base = store::current_revision(&db).await?;
-    let mut draft = Draft::default();
-    let old_codes: BTreeSet<String> = old.iter().map(|c| c.code.to_string()).collect();
-    for cell in atlas.cells() {
-        if !old_codes.contains(&cell.code) {
-            draft.changes.insert(cell.code.clone(), Change::Delete);
-        }
-    }
-    for cell in old {
-        let unchanged = atlas
-            .get(cell.code.as_str())
-            .is_some_and(|c| c.geometry == cell.geometry && c.name == cell.name);
-        if !unchanged {
-            draft.put(cell);
-        }
-    }
-    if draft.changes.is_empty() {
-        return Err(ApiError::bad_field(
-            "n",
-            format!("the current cells already equal revision {n}'s"),
-        ));
-    }
-    let id = drafts::create(&db, &user.name, base).await?;
-    let (_, stored) = drafts::edit(&mut db, id, |_, d| {
-        *d = draft;
-        Ok::<(), ApiError>(())
-    })
-    .await??;
-    drop(db);
-    commit_draft(&state, &stored, &user.name, &message).await
+    let committed =
+        planning::revert(&mut db, &state.atlas, n, &user.name, &message, state.band).await?;
+    Ok(Json(
+        serde_json::to_value(committed).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
 }
 
 /// `GET /api/v1/buildings?cell=CODE` (planners): the cell's building points with addresses and

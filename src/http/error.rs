@@ -238,3 +238,29 @@ impl From<crate::app::incidents::IncidentError> for ApiError {
         }
     }
 }
+
+impl From<crate::app::planning::PlanningError> for ApiError {
+    fn from(error: crate::app::planning::PlanningError) -> Self {
+        use crate::app::planning::PlanningError as E;
+        let message = error.to_string();
+        match error {
+            E::Store(e) => e.into(),
+            E::Draft(e) => e.into(),
+            E::AlreadyCommitted { revision, .. } => ApiError::Conflict {
+                code: "already_committed",
+                message,
+                details: json!({"committed_revision": revision}),
+            },
+            E::NoChanges(_) => ApiError::Unprocessable(message),
+            E::Stale { base, current } => ApiError::Conflict {
+                code: "stale_base",
+                message,
+                details: json!({"base_revision": base, "current_revision": current}),
+            },
+            E::Violations(report) => ApiError::Violations(report.to_json()),
+            E::Refused { .. } => ApiError::Unprocessable(message),
+            E::NothingToRevert(_) => ApiError::bad_field("n", message),
+            E::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
