@@ -13,7 +13,7 @@ use gridmap::demo;
 use gridmap::domain::role::Role;
 use gridmap::geometry::coverage;
 use gridmap::http::{self, AppState};
-use gridmap::store::{self, cells::WriteOutcome, open::Purpose};
+use gridmap::store::{self, open::Purpose};
 
 #[derive(Parser)]
 #[command(
@@ -296,36 +296,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))?;
             let message = message.unwrap_or_else(|| format!("import {}", file.display()));
             with_database(url, &cli.data_dir, |mut client| async move {
-                let (base, current) = store::cells::load_current(&client).await.map_err(|e| e.to_string())?;
-                let known: std::collections::HashSet<&str> = current.iter().map(|c| c.code.as_str()).collect();
-                if let Some((parent, feature)) = gridmap::codec::cells::external_parents(&cells)
-                    .into_iter()
-                    .find(|(p, _)| !known.contains(p.as_str()))
-                {
-                    return Err(format!(
-                        "{}: feature {feature}: unknown parent {parent}: it is neither in this file nor a current cell; nothing was imported",
-                        file.display()
-                    ));
-                }
-                // The whole atlas as the import would leave it must keep the coverage rule.
-                let report = gridmap::atlas::check::validate_change(&current, &cells);
-                if !report.valid {
-                    return Err(format!(
-                        "{}: the import would break the coverage rule; nothing was imported\n{}",
-                        file.display(),
-                        report.summary(20)
-                    ));
-                }
-                match store::cells::write_revision(&mut client, &cells, Some(base), &author, &message).await {
-                    Ok(WriteOutcome::Committed { revision, cells }) => {
-                        Ok(format!("imported {cells} cells as revision {revision}"))
-                    }
-                    Ok(WriteOutcome::Refused(r)) => Err(format!("{}: {r}; nothing was imported", file.display())),
-                    Ok(WriteOutcome::Stale { current, .. }) => Err(format!(
-                        "the atlas changed to revision {current} while this import was checked; nothing was imported, run it again"
-                    )),
-                    Err(e) => Err(format!("{e}; nothing was imported")),
-                }
+                gridmap::app::planning::import_cells(&mut client, &cells, &author, &message)
+                    .await
+                    .map(|(revision, cells)| {
+                        format!("imported {cells} cells as revision {revision}")
+                    })
+                    .map_err(|e| format!("{}: {e}; nothing was imported", file.display()))
             })
             .await
         }

@@ -260,3 +260,51 @@ pub async fn revert(
     .await??;
     commit(client, shared, &stored, author, message, band).await
 }
+
+/// Why a cell import was refused; nothing was imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportCellsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "feature {feature}: unknown parent {parent}: it is neither in this file nor a current cell"
+    )]
+    UnknownParent { feature: usize, parent: String },
+    #[error("the import would break the coverage rule\n{}", .0.summary(20))]
+    Violations(Box<Report>),
+    #[error("{0}")]
+    Refused(String),
+    #[error("the atlas changed to revision {0} while this import was checked; run it again")]
+    Stale(i32),
+}
+
+/// Imports parsed cells as one new revision, all or nothing: every parent must exist (in the
+/// file or the atlas), the whole atlas as the import would leave it must keep the coverage rule,
+/// and the revision read must still be current when it is written. Returns (revision, cells).
+pub async fn import_cells(
+    client: &mut Client,
+    cells: &[Cell],
+    author: &str,
+    message: &str,
+) -> Result<(i32, usize), ImportCellsError> {
+    let (base, current) = store::cells::load_current(client).await?;
+    let known: std::collections::HashSet<&str> = current.iter().map(|c| c.code.as_str()).collect();
+    if let Some((parent, feature)) = crate::codec::cells::external_parents(cells)
+        .into_iter()
+        .find(|(p, _)| !known.contains(p.as_str()))
+    {
+        return Err(ImportCellsError::UnknownParent {
+            feature,
+            parent: parent.to_string(),
+        });
+    }
+    let report = crate::atlas::check::validate_change(&current, cells);
+    if !report.valid {
+        return Err(ImportCellsError::Violations(Box::new(report)));
+    }
+    match store::cells::write_revision(client, cells, Some(base), author, message).await? {
+        WriteOutcome::Committed { revision, cells } => Ok((revision, cells)),
+        WriteOutcome::Refused(r) => Err(ImportCellsError::Refused(r.to_string())),
+        WriteOutcome::Stale { current, .. } => Err(ImportCellsError::Stale(current)),
+    }
+}
