@@ -12,9 +12,10 @@ use axum::body::Body;
 use axum::http::Request;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gridmap::app::registry::import;
-use gridmap::codec::registry::{Kind, SourceCrs};
+use gridmap::codec::registry::Kind;
 use gridmap::geometry::coverage::CoverageCell;
 use gridmap::geometry::coverage::synthetic::jittered_grid;
+use gridmap::geometry::crs::Crs;
 use gridmap::geometry::dissolve::dissolve;
 use gridmap::http::{AppState, router};
 use gridmap::store::{self, embedded::Cluster, migrate, users};
@@ -153,7 +154,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         &atlas,
         Kind::Buildings,
         buildings_csv.as_bytes(),
-        SourceCrs::parse("cgcs2000").unwrap(),
+        Crs::parse("cgcs2000").unwrap(),
         false,
         &|_, _, _| {},
     )
@@ -170,7 +171,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         &atlas,
         Kind::Households,
         households_csv.as_bytes(),
-        SourceCrs::parse("gcj02").unwrap(),
+        Crs::parse("gcj02").unwrap(),
         false,
         &|_, _, _| {},
     )

@@ -4,14 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gridmap::codec::{
-    self,
-    cells::parse_cells,
-    registry::{Kind, SourceCrs},
-};
+use gridmap::codec::{self, cells::parse_cells, registry::Kind};
 use gridmap::demo;
 use gridmap::domain::role::Role;
 use gridmap::geometry::coverage;
+use gridmap::geometry::crs::Crs;
 use gridmap::http::{self, AppState};
 use gridmap::store::{self, open::Purpose};
 
@@ -555,7 +552,7 @@ async fn import_registry(
     file: &Path,
     options: RegistryImportArgs,
 ) -> Result<(), String> {
-    let crs = SourceCrs::parse(&options.crs).ok_or_else(|| {
+    let crs = Crs::parse(&options.crs).ok_or_else(|| {
         format!(
             "--crs {}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:4513–4554",
             options.crs

@@ -8,7 +8,8 @@ use tokio_postgres::Client;
 
 use crate::atlas::Atlas;
 use crate::codec::place::{BuildingIndex, RowReport, Status, place};
-use crate::codec::registry::{self, Kind, RegistryFileError, SourceCrs};
+use crate::codec::registry::{self, Kind, RegistryFileError};
+use crate::geometry::crs::Crs;
 use crate::store::StoreError;
 use crate::store::registry::{Written, categories, known_buildings, write_import};
 
@@ -48,7 +49,7 @@ pub async fn import(
     atlas: &Atlas,
     kind: Kind,
     bytes: &[u8],
-    crs: SourceCrs,
+    crs: Crs,
     all_or_nothing: bool,
     progress: &(dyn Fn(&str, usize, usize) + Sync),
 ) -> Result<ImportReport, ImportError> {

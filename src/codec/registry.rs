@@ -6,8 +6,7 @@
 use geo_types::Coord;
 use serde_json::Value;
 
-use crate::geometry::china_crs::InputCrs;
-use crate::geometry::crs::{GAUSS_KRUGER_CM, GAUSS_KRUGER_ZONES, gauss_kruger_to_lon_lat};
+pub use crate::geometry::crs::Crs;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,65 +22,6 @@ impl Kind {
             "households" => Some(Kind::Households),
             _ => None,
         }
-    }
-}
-
-/// The CRS of a file's coordinates: geographic (possibly offset, GCJ-02/BD-09) or a CGCS2000
-/// Gauss-Krüger zone in metres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceCrs {
-    Geographic(InputCrs),
-    GaussKruger(u32),
-}
-
-impl SourceCrs {
-    /// `wgs84`, `cgcs2000`, `gcj02`, `bd09`, or `EPSG:4513`…`EPSG:4554`.
-    pub fn parse(name: &str) -> Option<SourceCrs> {
-        if let Some(crs) = InputCrs::parse(name) {
-            return Some(SourceCrs::Geographic(crs));
-        }
-        let code: u32 = name
-            .to_ascii_uppercase()
-            .strip_prefix("EPSG:")?
-            .parse()
-            .ok()?;
-        (GAUSS_KRUGER_ZONES.contains(&code) || GAUSS_KRUGER_CM.contains(&code))
-            .then_some(SourceCrs::GaussKruger(code))
-    }
-
-    /// How the source CRS is recorded with each point.
-    pub fn label(self) -> String {
-        match self {
-            SourceCrs::Geographic(InputCrs::Wgs84) => "EPSG:4326".into(),
-            SourceCrs::Geographic(InputCrs::Cgcs2000) => "EPSG:4490".into(),
-            SourceCrs::Geographic(InputCrs::Gcj02) => "GCJ-02".into(),
-            SourceCrs::Geographic(InputCrs::Bd09) => "BD-09".into(),
-            SourceCrs::GaussKruger(epsg) => format!("EPSG:{epsg}"),
-        }
-    }
-
-    /// The point in CGCS2000 longitude/latitude, or why not.
-    pub fn to_cgcs2000(self, x: f64, y: f64) -> Result<Coord<f64>, String> {
-        if !x.is_finite() || !y.is_finite() {
-            return Err("coordinates must be finite numbers".into());
-        }
-        let p = match self {
-            SourceCrs::Geographic(crs) => {
-                if x.abs() > 180.0 || y.abs() > 90.0 {
-                    return Err(format!(
-                        "({x}, {y}) is not a longitude/latitude (for Gauss-Krüger metres pass --crs EPSG:45xx)"
-                    ));
-                }
-                crs.to_cgcs2000(Coord { x, y })
-            }
-            SourceCrs::GaussKruger(epsg) => {
-                gauss_kruger_to_lon_lat(epsg, x, y).map_err(|e| e.to_string())?
-            }
-        };
-        if p.x.abs() > 180.0 || p.y.abs() > 90.0 || !p.x.is_finite() || !p.y.is_finite() {
-            return Err(format!("({x}, {y}) converts outside the globe"));
-        }
-        Ok(p)
     }
 }
 
@@ -190,7 +130,7 @@ fn column_of(header: &str) -> Option<&'static str> {
 pub fn parse_csv(
     text: &str,
     kind: Kind,
-    crs: SourceCrs,
+    crs: Crs,
 ) -> Result<Vec<Result<Record, Rejected>>, RegistryFileError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -256,7 +196,7 @@ pub fn parse_csv(
 pub fn parse_geojson(
     text: &str,
     kind: Kind,
-    crs: SourceCrs,
+    crs: Crs,
 ) -> Result<Vec<Result<Record, Rejected>>, RegistryFileError> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| RegistryFileError::GeoJson(e.to_string()))?;
@@ -327,7 +267,7 @@ pub fn parse_geojson(
 fn record_of<'a>(
     line: u64,
     kind: Kind,
-    crs: SourceCrs,
+    crs: Crs,
     get: &dyn Fn(&str) -> Option<&'a str>,
 ) -> Result<Record, Rejected> {
     let reject = |reason: String| Rejected { line, reason };
@@ -423,12 +363,7 @@ mod tests {
         let (bytes, _, _) = encoding_rs::GB18030.encode(text);
         let (decoded, encoding) = decode(&bytes).unwrap();
         assert_eq!(encoding, "GB18030");
-        let rows = parse_csv(
-            &decoded,
-            Kind::Households,
-            SourceCrs::parse("wgs84").unwrap(),
-        )
-        .unwrap();
+        let rows = parse_csv(&decoded, Kind::Households, Crs::parse("wgs84").unwrap()).unwrap();
         assert_eq!(rows.len(), 3);
         let first = rows[0].as_ref().unwrap();
         assert_eq!(first.line, 2);
@@ -447,22 +382,19 @@ mod tests {
         let err = parse_csv(
             "地址,经度\nx,1\n",
             Kind::Buildings,
-            SourceCrs::parse("cgcs2000").unwrap(),
+            Crs::parse("cgcs2000").unwrap(),
         )
         .unwrap_err();
         assert!(
             matches!(err, RegistryFileError::MissingColumn("lat", _)),
             "{err}"
         );
-        assert_eq!(
-            SourceCrs::parse("EPSG:4527"),
-            Some(SourceCrs::GaussKruger(4527))
-        );
-        assert_eq!(SourceCrs::parse("EPSG:3857"), None);
+        assert_eq!(Crs::parse("EPSG:4527"), Some(Crs::GaussKruger(4527)));
+        assert_eq!(Crs::parse("EPSG:3857"), None);
         let rows = parse_csv(
             "地址,经度,纬度\n某号,39500000,3320000\n",
             Kind::Buildings,
-            SourceCrs::parse("wgs84").unwrap(),
+            Crs::parse("wgs84").unwrap(),
         )
         .unwrap();
         assert!(rows[0].as_ref().unwrap_err().reason.contains("EPSG:45xx"));

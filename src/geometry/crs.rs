@@ -9,6 +9,8 @@ use std::collections::hash_map::Entry;
 use geo_types::Coord;
 use proj::Proj;
 
+use super::china_crs::InputCrs;
+
 /// The CGCS2000 3-degree Gauss-Krüger zones with the zone number in the false easting.
 pub const GAUSS_KRUGER_ZONES: std::ops::RangeInclusive<u32> = 4513..=4533;
 /// The same zones without the zone prefix (central meridian in the CRS name instead).
@@ -93,5 +95,64 @@ mod tests {
             gauss_kruger_to_lon_lat(3857, 0.0, 0.0),
             Err(CrsError::NotGaussKruger(3857))
         );
+    }
+}
+
+/// The one CRS type of every input (files, incidents, locate, geocode): geographic (possibly
+/// offset, GCJ-02/BD-09) or a CGCS2000 Gauss-Krüger zone in metres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crs {
+    Geographic(InputCrs),
+    GaussKruger(u32),
+}
+
+impl Crs {
+    /// `wgs84`, `cgcs2000`, `gcj02`, `bd09`, or `EPSG:4513`…`EPSG:4554`.
+    pub fn parse(name: &str) -> Option<Crs> {
+        if let Some(crs) = InputCrs::parse(name) {
+            return Some(Crs::Geographic(crs));
+        }
+        let code: u32 = name
+            .to_ascii_uppercase()
+            .strip_prefix("EPSG:")?
+            .parse()
+            .ok()?;
+        (GAUSS_KRUGER_ZONES.contains(&code) || GAUSS_KRUGER_CM.contains(&code))
+            .then_some(Crs::GaussKruger(code))
+    }
+
+    /// How the source CRS is recorded with each point.
+    pub fn label(self) -> String {
+        match self {
+            Crs::Geographic(InputCrs::Wgs84) => "EPSG:4326".into(),
+            Crs::Geographic(InputCrs::Cgcs2000) => "EPSG:4490".into(),
+            Crs::Geographic(InputCrs::Gcj02) => "GCJ-02".into(),
+            Crs::Geographic(InputCrs::Bd09) => "BD-09".into(),
+            Crs::GaussKruger(epsg) => format!("EPSG:{epsg}"),
+        }
+    }
+
+    /// The point in CGCS2000 longitude/latitude, or why not.
+    pub fn to_cgcs2000(self, x: f64, y: f64) -> Result<Coord<f64>, String> {
+        if !x.is_finite() || !y.is_finite() {
+            return Err("coordinates must be finite numbers".into());
+        }
+        let p = match self {
+            Crs::Geographic(crs) => {
+                if x.abs() > 180.0 || y.abs() > 90.0 {
+                    return Err(format!(
+                        "({x}, {y}) is not a longitude/latitude (for Gauss-Krüger metres pass --crs EPSG:45xx)"
+                    ));
+                }
+                crs.to_cgcs2000(Coord { x, y })
+            }
+            Crs::GaussKruger(epsg) => {
+                gauss_kruger_to_lon_lat(epsg, x, y).map_err(|e| e.to_string())?
+            }
+        };
+        if p.x.abs() > 180.0 || p.y.abs() > 90.0 || !p.x.is_finite() || !p.y.is_finite() {
+            return Err(format!("({x}, {y}) converts outside the globe"));
+        }
+        Ok(p)
     }
 }

@@ -16,12 +16,12 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
-use crate::codec::registry::SourceCrs;
 use crate::domain::access::{IncidentAccess, incident_access};
 use crate::domain::calendar::china;
 use crate::domain::incident::{self, State as IncidentState};
 use crate::domain::kpi::{KpiIncident, kpis};
 use crate::domain::role::Role;
+use crate::geometry::crs::Crs;
 use crate::store::StoreError;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
@@ -208,7 +208,7 @@ fn parse_report(body: &Value) -> Result<Report, ApiError> {
     let description = text("description")?
         .ok_or_else(|| ApiError::bad_field("description", "description is required"))?;
     let crs_name = text("crs")?.unwrap_or_else(|| "wgs84".into());
-    let crs = SourceCrs::parse(&crs_name).ok_or_else(|| {
+    let crs = Crs::parse(&crs_name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
             format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx, got {crs_name:?}"),

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use geo_types::Coord;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::geometry::china_crs::InputCrs;
+use crate::geometry::crs::Crs;
 
 use crate::atlas::NEAR_BOUNDARY_M;
 
@@ -35,10 +34,10 @@ pub async fn locate(
     let lon = number("lon", -180.0..=180.0)?;
     let lat = number("lat", -90.0..=90.0)?;
     let crs_name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
-    let crs = InputCrs::parse(crs_name).ok_or_else(|| {
+    let crs = Crs::parse(crs_name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
-            format!("crs must be wgs84, cgcs2000, gcj02 or bd09, got {crs_name:?}"),
+            format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:4513–4554, got {crs_name:?}"),
         )
     })?;
     let as_of = query
@@ -61,7 +60,9 @@ pub async fn locate(
             format!("unknown query parameter {other:?}"),
         ));
     }
-    let point = crs.to_cgcs2000(Coord { x: lon, y: lat });
+    let point = crs
+        .to_cgcs2000(lon, lat)
+        .map_err(|e| ApiError::bad_field("lon", e))?;
     let atlas = match as_of {
         Some(n) => crate::app::atlas::as_of(&state.pool, &state.atlas, &state.past, n).await?,
         None => state.atlas.load_full(),

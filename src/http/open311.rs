@@ -19,10 +19,10 @@ use super::auth::{ClientAddr, authenticate};
 use super::error::ApiError;
 use super::field::{access_of, incident_json, report_incident, teams_of, view_incident};
 use crate::app::incidents::Report;
-use crate::codec::registry::SourceCrs;
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
 use crate::domain::role::Role;
+use crate::geometry::crs::Crs;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
 use std::net::IpAddr;
@@ -340,7 +340,7 @@ pub async fn create(
     let Some(description) = fields.get("description").filter(|d| !d.trim().is_empty()) else {
         return error(StatusCode::BAD_REQUEST, "description: required");
     };
-    let crs = SourceCrs::parse("wgs84").unwrap_or(SourceCrs::GaussKruger(0));
+    let crs = Crs::parse("wgs84").unwrap_or(Crs::GaussKruger(0));
     let point = match crs.to_cgcs2000(long, lat) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("lat/long: {e}")),

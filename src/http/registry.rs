@@ -21,11 +21,12 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use crate::app::registry::{ImportError, import};
 use crate::codec::place::KnownBuilding;
-use crate::codec::registry::{Kind, SourceCrs};
+use crate::codec::registry::Kind;
 use crate::domain::address::building_key;
 use crate::domain::category::{Sensitivity, mask_id_number};
 use crate::domain::code::CellCode;
 use crate::domain::role::Role;
+use crate::geometry::crs::Crs;
 use crate::store::registry as reg;
 use crate::store::{StoreError, users::User};
 
@@ -33,9 +34,9 @@ async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError>
     Ok(state.pool.get().await.map_err(StoreError::from)?)
 }
 
-fn parse_crs(query: &HashMap<String, String>) -> Result<SourceCrs, ApiError> {
+fn parse_crs(query: &HashMap<String, String>) -> Result<Crs, ApiError> {
     let name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
-    SourceCrs::parse(name).ok_or_else(|| {
+    Crs::parse(name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
             format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:4513–4554, got {name:?}"),
