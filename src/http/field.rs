@@ -625,31 +625,54 @@ pub async fn stats(
     let atlas = state.atlas.load_full();
     let name_of = |code: &str| atlas.get(code).map(|c| c.name.clone());
     if csv {
-        let mut out = String::from(
-            "code,name,reported,open,应结案数,结案数,按期结案数,超期数,结案率,按期结案率,平均处置时长(小时),满意率\n",
-        );
+        // Written by the csv crate: a name with a comma or a quote stays one field.
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let csv_error = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
+        writer
+            .write_record([
+                "code",
+                "name",
+                "reported",
+                "open",
+                "应结案数",
+                "结案数",
+                "按期结案数",
+                "超期数",
+                "结案率",
+                "按期结案率",
+                "平均处置时长(小时)",
+                "满意率",
+            ])
+            .map_err(csv_error)?;
         let pct = |v: Option<f64>| v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default();
         for g in groups.iter().chain(std::iter::once(&total)) {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                g.code,
-                name_of(&g.code).unwrap_or_else(|| if g.code == "total" {
+            let name = name_of(&g.code).unwrap_or_else(|| {
+                if g.code == "total" {
                     "合计".into()
                 } else {
                     String::new()
-                }),
-                g.reported,
-                g.open,
-                g.due,
-                g.closed,
-                g.closed_on_time,
-                g.overdue,
-                pct(g.closure_rate),
-                pct(g.on_time_rate),
-                g.avg_hours.map(|h| format!("{h:.1}")).unwrap_or_default(),
-                pct(g.satisfaction_rate),
-            ));
+                }
+            });
+            writer
+                .write_record([
+                    g.code.clone(),
+                    name,
+                    g.reported.to_string(),
+                    g.open.to_string(),
+                    g.due.to_string(),
+                    g.closed.to_string(),
+                    g.closed_on_time.to_string(),
+                    g.overdue.to_string(),
+                    pct(g.closure_rate),
+                    pct(g.on_time_rate),
+                    g.avg_hours.map(|h| format!("{h:.1}")).unwrap_or_default(),
+                    pct(g.satisfaction_rate),
+                ])
+                .map_err(csv_error)?;
         }
+        let out = writer
+            .into_inner()
+            .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
