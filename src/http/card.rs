@@ -7,11 +7,13 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::atlas::neighbours::four_to;
 use crate::domain::code::CellCode;
 use crate::store::{self, cards};
 
 /// `GET /api/v1/cells/{code}/card`
+#[utoipa::path(get, path = "/api/v1/cells/{code}/card", tag = "public", params(("code" = String, Path, description = "the cell code")), responses((status = 200, description = "The public card: 四至, area, totals (≥ 10 households), team as consented", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn card(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -65,6 +67,7 @@ pub async fn card(
 }
 
 /// `GET /api/v1/revision`: the revision the map shows, with its date.
+#[utoipa::path(get, path = "/api/v1/revision", tag = "public", responses((status = 200, description = "The served revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn current_revision(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let number = state.atlas.load().revision;
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
@@ -76,6 +79,7 @@ pub async fn current_revision(State(state): State<AppState>) -> Result<Json<Valu
 }
 
 /// `GET /api/v1/staff/{id}/photo`: a portrait, 404 unless its publication was consented to.
+#[utoipa::path(get, path = "/api/v1/staff/{id}/photo", tag = "public", params(("id" = String, Path, description = "staff id")), responses((status = 200, description = "The photo (only with recorded consent)", content_type = "image/svg+xml", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn staff_photo(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -13,6 +13,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::openapi::ErrorBody;
 use crate::app::planning;
 use crate::atlas::draft::{Draft, View};
 use crate::codec::cells::{feature_of, parse_feature};
@@ -45,6 +46,7 @@ async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError>
 }
 
 /// `POST /api/v1/drafts` → 201 `{id, base_revision}` (the base is the current revision).
+#[utoipa::path(post, path = "/api/v1/drafts", tag = "planning", request_body(content = serde_json::Value, content_type = "application/json", description = "{} (the draft opens on the current revision)"), responses((status = 201, description = "id and base_revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -60,6 +62,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/drafts/{id}`.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "planning", params(("id" = String, Path, description = "draft id")), responses((status = 200, description = "The draft with its changes and lineage", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     user: AuthUser,
@@ -89,6 +92,7 @@ async fn edit_draft<T>(
 /// `PUT /api/v1/drafts/{id}/cells/{code}` with a GeoJSON Feature: writes the cell (new or
 /// replacing). Properties left out keep the cell's current values; the geometry is required for
 /// a new cell and optional otherwise.
+#[utoipa::path(put, path = "/api/v1/drafts/{id}/cells/{code}", tag = "planning", params(("id" = String, Path, description = "draft id"), ("code" = String, Path, description = "cell code")), request_body(content = serde_json::Value, content_type = "application/json", description = "A GeoJSON Feature (properties left out keep their values)"), responses((status = 200, description = "The draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn put_cell(
     State(state): State<AppState>,
     user: AuthUser,
@@ -170,6 +174,7 @@ pub async fn put_cell(
 
 /// `DELETE /api/v1/drafts/{id}/cells/{code}`: removes a cell (its ground must be covered by
 /// others before the draft can be committed).
+#[utoipa::path(delete, path = "/api/v1/drafts/{id}/cells/{code}", tag = "planning", params(("id" = String, Path, description = "draft id"), ("code" = String, Path, description = "cell code")), responses((status = 200, description = "The draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_cell(
     State(state): State<AppState>,
     user: AuthUser,
@@ -200,6 +205,7 @@ async fn codes_used(state: &AppState, codes: &[&str]) -> Result<BTreeSet<String>
 }
 
 /// `POST /api/v1/drafts/{id}/split` `{"code", "line": LineString, "snap_m"?}` → the two new codes.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/split", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{code, line: LineString, snap_m?}"), responses((status = 200, description = "new_codes and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn split(
     State(state): State<AppState>,
     user: AuthUser,
@@ -267,6 +273,7 @@ fn parse_line(value: Option<&Value>) -> Result<Vec<Coord<f64>>, ApiError> {
 }
 
 /// `POST /api/v1/drafts/{id}/merge` `{"codes": [...], "name"?}` → the new code.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/merge", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{codes, name?}"), responses((status = 200, description = "new_code and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn merge(
     State(state): State<AppState>,
     user: AuthUser,
@@ -306,6 +313,7 @@ pub async fn merge(
 
 /// `POST /api/v1/drafts/{id}/validate` → the coverage report of the atlas as the draft would
 /// leave it (only the touched families re-checked) and the impact.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/validate", tag = "planning", params(("id" = String, Path, description = "draft id")), responses((status = 200, description = "The report, the impact, stale", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn validate(
     State(state): State<AppState>,
     user: AuthUser,
@@ -327,6 +335,7 @@ pub async fn validate(
 
 /// `POST /api/v1/drafts/{id}/commit` `{"message"}`: validate, then write everything in one
 /// transaction; 409 on a stale base, 422 with the report on a violation (nothing written).
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/commit", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{message}"), responses((status = 200, description = "The new revision and what moved", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn commit(
     State(state): State<AppState>,
     user: AuthUser,
@@ -360,6 +369,7 @@ async fn commit_draft(
 }
 
 /// `GET /api/v1/revisions` (any signed-in role): newest first.
+#[utoipa::path(get, path = "/api/v1/revisions", tag = "planning", responses((status = 200, description = "History, newest first", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn revisions(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -369,6 +379,7 @@ pub async fn revisions(
 }
 
 /// `GET /api/v1/revisions/{n}/diff`.
+#[utoipa::path(get, path = "/api/v1/revisions/{n}/diff", tag = "planning", params(("n" = String, Path, description = "revision")), responses((status = 200, description = "Cells before/after and lineage", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn diff(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -382,6 +393,7 @@ pub async fn diff(
 
 /// `POST /api/v1/revisions/{n}/revert` `{"message"}`: a new commit that restores revision `n`'s
 /// cells (history is never rewritten). Goes through the same checks as any draft.
+#[utoipa::path(post, path = "/api/v1/revisions/{n}/revert", tag = "planning", params(("n" = String, Path, description = "revision")), request_body(content = serde_json::Value, content_type = "application/json", description = "{message?}"), responses((status = 200, description = "The new revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn revert(
     State(state): State<AppState>,
     user: AuthUser,
@@ -409,6 +421,7 @@ pub async fn revert(
 
 /// `GET /api/v1/buildings?cell=CODE` (planners): the cell's building points with addresses and
 /// household counts, so the editor can snap boundaries to buildings. No person data.
+#[utoipa::path(get, path = "/api/v1/buildings", tag = "planning", params(("cell" = Option<String>, Query, description = "a cell code")), responses((status = 200, description = "Building points with addresses and household counts", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn buildings(
     State(state): State<AppState>,
     user: AuthUser,

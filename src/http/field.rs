@@ -14,6 +14,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::openapi::ErrorBody;
 use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access};
@@ -338,6 +339,7 @@ impl IncidentRow {
 }
 
 /// `POST /api/v1/incidents` (worker, command) → 201 `{"incident", "near_boundary_m"}`.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body(content = serde_json::Value, content_type = "application/json", description = "{category, description, lon, lat, crs?, address?, source?, severity?, photos?}"), responses((status = 201, description = "The incident and near_boundary_m", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -374,6 +376,7 @@ fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
 
 /// `GET /api/v1/incidents?hours=&from=&to=&state=&category=&cell=&limit=` (command, admin; a
 /// worker sees the incidents of its own grids).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("hours" = Option<String>, Query, description = "1–8784"), ("from" = Option<String>, Query, description = "date"), ("to" = Option<String>, Query, description = "date"), ("state" = Option<String>, Query, description = "states, comma-separated"), ("category" = Option<String>, Query, description = "code prefix"), ("cell" = Option<String>, Query, description = "code prefix"), ("limit" = Option<String>, Query, description = "1–10000")), responses((status = 200, description = "Incidents the caller may see, newest first", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -435,6 +438,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/incidents/{id}` with its event history.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "incident id")), responses((status = 200, description = "The incident and its history", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     user: AuthUser,
@@ -462,6 +466,7 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 
 /// `POST /api/v1/incidents/{id}/actions` `{"action", "note"?, "rating"?, "days"?, "supervision"?}`.
 /// An illegal transition is a 409 naming the allowed actions.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/actions", tag = "incidents", params(("id" = String, Path, description = "incident id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{action, note?, rating?, days?, supervision?}"), responses((status = 200, description = "The incident after the action", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn act(
     State(state): State<AppState>,
     user: AuthUser,
@@ -521,6 +526,7 @@ pub async fn act(
 
 /// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
 /// planner): the KPIs per unit and in total, plus today's reports and the open ones.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "incidents", params(("from" = Option<String>, Query, description = "date"), ("to" = Option<String>, Query, description = "date"), ("level" = Option<String>, Query, description = "grid | village | township"), ("code" = Option<String>, Query, description = "a cell code"), ("format" = Option<String>, Query, description = "json | csv")), responses((status = 200, description = "KPIs", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn stats(
     State(state): State<AppState>,
     user: AuthUser,

@@ -28,6 +28,7 @@ fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
         .data(payload.to_string())
 }
 
+#[utoipa::path(get, path = "/api/v1/live", tag = "incidents", params(("access_token" = Option<String>, Query, description = "the token, for EventSource (which sends no headers)"), ("last_event_id" = Option<String>, Query, description = "replay from after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: incident.created, incident.updated, atlas.revision", content_type = "text/event-stream", body = String), (status = "4XX", description = "Refused", body = super::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn live(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::geometry::crs::Crs;
 
 use crate::atlas::NEAR_BOUNDARY_M;
 
+#[utoipa::path(get, path = "/api/v1/locate", tag = "public", params(("lon" = Option<String>, Query, description = "longitude"), ("lat" = Option<String>, Query, description = "latitude"), ("crs" = Option<String>, Query, description = "cgcs2000 | wgs84 | gcj02 | bd09 | EPSG:4513–4554"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "The chain of cells at the point", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn locate(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

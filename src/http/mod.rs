@@ -12,6 +12,7 @@ pub mod json;
 pub mod live;
 pub mod locate;
 pub mod open311;
+pub mod openapi;
 pub mod planning;
 pub mod poster;
 pub mod public;
@@ -106,6 +107,8 @@ pub fn router(state: AppState) -> Router {
             "/vendor/maplibre-gl",
             ServeDir::new(web.join("node_modules/maplibre-gl/dist")),
         )
+        .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/health", get(public::health))
         .route("/api/v1/cells", get(public::list_cells))
         .route("/api/v1/cells/{code}", get(public::get_cell))

@@ -18,6 +18,7 @@ use super::AppState;
 use super::auth::{ClientAddr, authenticate};
 use super::error::ApiError;
 use super::field::{access_of, incident_json, report_incident, teams_of, view_incident};
+use super::openapi::GeoReportError;
 use crate::app::incidents::Report;
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
@@ -83,6 +84,7 @@ async fn caller(state: &AppState, addr: IpAddr, key: Option<&str>) -> Result<Use
 }
 
 /// `GET /open311/v2/services.json`.
+#[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311", responses((status = 200, description = "The taxonomy's leaves", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn services(State(state): State<AppState>) -> Response {
     let Ok(client) = state.pool.get().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
@@ -166,6 +168,7 @@ async fn shape(
 }
 
 /// `GET /open311/v2/requests.json?api_key=&status=open|closed&start_date=&end_date=&service_code=`.
+#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311", params(("api_key" = Option<String>, Query, description = "a gridmap token"), ("status" = Option<String>, Query, description = "open | closed"), ("start_date" = Option<String>, Query, description = "RFC 3339"), ("end_date" = Option<String>, Query, description = "RFC 3339"), ("service_code" = Option<String>, Query, description = "a category code"), ("service_request_id" = Option<String>, Query, description = "ids, comma-separated")), responses((status = 200, description = "Requests the key may see", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn list(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -246,6 +249,7 @@ pub async fn list(
 }
 
 /// `GET /open311/v2/requests/{id}.json`.
+#[utoipa::path(get, path = "/open311/v2/requests/{id}.json", tag = "open311", params(("id" = String, Path, description = "request id"), ("api_key" = Option<String>, Query, description = "a gridmap token")), responses((status = 200, description = "One request", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn show(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -292,6 +296,7 @@ pub async fn show(
 
 /// `POST /open311/v2/requests.json` (form-encoded as the spec says, or JSON): `api_key`,
 /// `service_code`, `lat`, `long` (WGS84), `description`, optional `address_string`.
+#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311", request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "api_key, service_code, lat, long, description, address_string?, media_url?"), responses((status = 201, description = "The new request's id", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

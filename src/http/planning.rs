@@ -1,5 +1,6 @@
 //! Planning endpoints. `POST /api/v1/validate`: the coverage report of a FeatureCollection.
 
+use super::openapi::ErrorBody;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -9,6 +10,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::geometry::coverage::{self, CodeRules, InputError, Options};
 
+#[utoipa::path(post, path = "/api/v1/validate", tag = "public", params(("codes" = Option<String>, Query, description = "strict | prefix | free"), ("sliver_width_m" = Option<String>, Query, description = "metres"), ("code_property" = Option<String>, Query, description = "property holding the code")), request_body(content = serde_json::Value, content_type = "application/json", description = "A GeoJSON FeatureCollection of cells"), responses((status = 200, description = "The coverage report", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn validate(
     Query(query): Query<HashMap<String, String>>,
     body: String,

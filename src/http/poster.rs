@@ -9,11 +9,13 @@ use axum::response::Response;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::atlas::neighbours::four_to;
 use crate::domain::code::CellCode;
 use crate::poster::{self, Paper, PosterGrid, PosterInput};
 use crate::store::{self, cards};
 
+#[utoipa::path(get, path = "/poster/{file}", tag = "public", params(("file" = String, Path, description = "VILLAGE_CODE.svg or .pdf"), ("size" = Option<String>, Query, description = "a3 | a1")), responses((status = 200, description = "The printable diagram", content((String = "image/svg+xml"), (String = "application/pdf"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn poster(
     State(state): State<AppState>,
     Path(file): Path<String>,

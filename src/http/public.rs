@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::domain::code::{CellCode, check_level};
 use crate::store::{self, cells};
 
 /// `GET /health`: 200 with the current revision, or 503 when the database does not answer.
+#[utoipa::path(get, path = "/health", tag = "public", responses((status = 200, description = "Up: revision, database, calendar reach", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let probe = async {
         let client = state.pool.get().await.map_err(store::StoreError::from)?;
@@ -57,6 +59,7 @@ fn unavailable(reason: String) -> Response {
 /// `GET /api/v1/calendar?year=YYYY`: the working-day calendar of a year as this deployment
 /// counts deadlines (holidays, make-up working days, whether the year's national schedule is
 /// loaded) and how far it reaches. Public: it is the State Council's schedule.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "public", params(("year" = Option<String>, Query, description = "YYYY; default this year")), responses((status = 200, description = "The year's holidays and make-up working days", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn calendar(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -108,6 +111,7 @@ pub async fn calendar(
 }
 
 /// `GET /api/v1/cells?level=&parent=&as_of=` → a GeoJSON FeatureCollection.
+#[utoipa::path(get, path = "/api/v1/cells", tag = "public", params(("level" = Option<String>, Query, description = "1–4"), ("parent" = Option<String>, Query, description = "a parent's code"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "GeoJSON FeatureCollection (public fields only)", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn list_cells(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
@@ -148,6 +152,7 @@ pub async fn list_cells(
 }
 
 /// `GET /api/v1/cells/{code}` → one GeoJSON Feature, 404 when unknown.
+#[utoipa::path(get, path = "/api/v1/cells/{code}", tag = "public", params(("code" = String, Path, description = "the cell code"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "One GeoJSON Feature", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn get_cell(
     State(state): State<AppState>,
     Path(code): Path<String>,

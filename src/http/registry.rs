@@ -19,6 +19,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::openapi::ErrorBody;
 use crate::app::registry::{ImportError, import};
 use crate::codec::place::KnownBuilding;
 use crate::codec::registry::Kind;
@@ -46,6 +47,7 @@ fn parse_crs(query: &HashMap<String, String>) -> Result<Crs, ApiError> {
 
 /// `POST /api/v1/import/{buildings|households}?crs=&all_or_nothing=` with a CSV (UTF-8 or
 /// GB18030) or GeoJSON body → the per-row report. Planners and admins.
+#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "registry", params(("kind" = String, Path, description = "buildings | households"), ("crs" = Option<String>, Query, description = "the coordinates' CRS"), ("all_or_nothing" = Option<String>, Query, description = "true | false")), request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GB18030) or GeoJSON"), responses((status = 200, description = "The per-row report", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn import_file(
     State(state): State<AppState>,
     user: AuthUser,
@@ -123,6 +125,7 @@ pub async fn import_file(
 /// `POST /api/v1/geocode` `{"crs"?, "points"?: [[x, y], …], "addresses"?: [...]}` → one JSON
 /// object per line (NDJSON), streamed as it is computed: `{"i", "cell", "chain"}` for points,
 /// `{"i", "address", "status", "cell", "building"}` for addresses. Any signed-in role.
+#[utoipa::path(post, path = "/api/v1/geocode", tag = "registry", request_body(content = serde_json::Value, content_type = "application/json", description = "{crs?, points?: [[x, y]], addresses?: [..]}"), responses((status = 200, description = "One JSON object per line", content_type = "application/x-ndjson", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn geocode(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -259,6 +262,7 @@ fn households_view(user: &User, cell: &str) -> Result<View, ApiError> {
 }
 
 /// `GET /api/v1/cells/{code}/households`: the households of a grid, as much as the caller may see.
+#[utoipa::path(get, path = "/api/v1/cells/{code}/households", tag = "registry", params(("code" = String, Path, description = "grid code")), responses((status = 200, description = "Households as the caller may see them", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn households(
     State(state): State<AppState>,
     user: AuthUser,
@@ -317,6 +321,7 @@ pub async fn households(
 /// `GET /api/v1/counts?parent=CODE` or `?cell=CODE`: households, residents and general-category
 /// counts per grid (command, planner, admin; a worker for its own grids). No sensitive category
 /// is ever counted here.
+#[utoipa::path(get, path = "/api/v1/counts", tag = "registry", params(("parent" = Option<String>, Query, description = "a parent's code"), ("cell" = Option<String>, Query, description = "a cell code")), responses((status = 200, description = "Households, residents, general categories per grid", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn counts(
     State(state): State<AppState>,
     user: AuthUser,
@@ -360,6 +365,7 @@ pub async fn counts(
 
 /// `PATCH /api/v1/buildings/{id}` `{"lon", "lat", "crs"?}`: move a building's point (a manual
 /// correction, audited); it is re-placed in its grid and its households follow.
+#[utoipa::path(patch, path = "/api/v1/buildings/{id}", tag = "registry", params(("id" = String, Path, description = "building id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{lon, lat, crs?}"), responses((status = 200, description = "The building re-placed", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn move_building(
     State(state): State<AppState>,
     user: AuthUser,
@@ -423,6 +429,7 @@ pub async fn move_building(
 }
 
 /// `GET /api/v1/audit` (admin): the newest entries first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "registry", responses((status = 200, description = "The audit log", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn audit(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
     Ok(Json(

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::tiles::Layer;
 use crate::tiles::mercator::{MAX_ZOOM, SERVED_MAX_ZOOM, TileId};
 
@@ -27,6 +28,7 @@ fn layer_of(name: &str) -> Result<Layer, ApiError> {
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles", params(("layer" = String, Path, description = "cells | boundaries | labels"), ("z" = String, Path, description = "zoom 0–18"), ("x" = String, Path, description = "column"), ("y" = String, Path, description = "row")), responses((status = 200, description = "A Mapbox Vector Tile", content_type = "application/vnd.mapbox-vector-tile", body = String), (status = 204, description = "Empty tile"), (status = 304, description = "Not modified"), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn tile(
     State(state): State<AppState>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
@@ -115,6 +117,7 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// `GET /tiles/{layer}.json`: TileJSON 3.0.
+#[utoipa::path(get, path = "/tiles/{file}", tag = "tiles", params(("file" = String, Path, description = "LAYER.json")), responses((status = 200, description = "TileJSON 3.0", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn tilejson(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -167,6 +170,7 @@ use crate::tiles::colour::PALETTE;
 
 /// `GET /styles/public.json`: the MapLibre style of the public grid diagram. No `glyphs`: labels
 /// are drawn with the browser's local (CJK) fonts, nothing is fetched from the internet.
+#[utoipa::path(get, path = "/styles/public.json", tag = "tiles", responses((status = 200, description = "The MapLibre style", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn public_style(headers: HeaderMap) -> impl IntoResponse {
     let base = base_url(&headers);
     let source =

@@ -13,6 +13,7 @@ mod incidents;
 mod layers;
 mod migrations;
 mod mvt_fixtures;
+mod openapi;
 mod poster;
 mod probe;
 mod registry;

@@ -1,0 +1,122 @@
+//! The HTTP contract as an OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
+//! annotations (never written by hand), served at `GET /api/v1/openapi.json`; `/api/docs` renders
+//! it offline. Errors share one schema: `{"error": {"code", "message", "details"}}` (Open311 its
+//! GeoReport shape).
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error body.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable `code`, a human `message`, and `details` (`details.field` names a
+/// bad field).
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Object, nullable)]
+    pub details: serde_json::Value,
+}
+
+/// An Open311 GeoReport v2 error; the description starts with the field.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct GeoReportError {
+    pub code: u16,
+    pub description: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A gridmap token (gm_…) of a user with a role: worker, planner, command or admin (admin passes every gate). Which roles an operation accepts is in its description; a missing token is 401, a wrong role 403, too many failed tokens from one address 429.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gridmap",
+        description = "Community governance grids (网格化管理): the atlas of exact coverages, planners' drafts, the household registry, incidents with working-day deadlines, Open311.",
+    ),
+    paths(
+        super::public::health,
+        super::public::calendar,
+        super::public::list_cells,
+        super::public::get_cell,
+        super::card::card,
+        super::card::current_revision,
+        super::card::staff_photo,
+        super::locate::locate,
+        super::planning::validate,
+        super::tiles::tile,
+        super::tiles::tilejson,
+        super::tiles::public_style,
+        super::poster::poster,
+        super::drafts::create,
+        super::drafts::show,
+        super::drafts::put_cell,
+        super::drafts::delete_cell,
+        super::drafts::split,
+        super::drafts::merge,
+        super::drafts::validate,
+        super::drafts::commit,
+        super::drafts::revisions,
+        super::drafts::diff,
+        super::drafts::revert,
+        super::drafts::buildings,
+        super::registry::import_file,
+        super::registry::geocode,
+        super::registry::households,
+        super::registry::counts,
+        super::registry::move_building,
+        super::registry::audit,
+        super::field::create,
+        super::field::list,
+        super::field::show,
+        super::field::act,
+        super::field::stats,
+        super::open311::services,
+        super::open311::list,
+        super::open311::show,
+        super::open311::create,
+        super::admin::me,
+        super::admin::list_users,
+        super::admin::list_tokens,
+        super::admin::revoke_token,
+        super::live::live,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, GeoReportError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "public", description = "No token: the atlas, locate, cards, posters, the calendar"),
+        (name = "tiles", description = "Vector tiles, TileJSON and the map style"),
+        (name = "planning", description = "Planners' drafts, commits and history (planner)"),
+        (name = "registry", description = "Buildings and households (planner, worker of the grid, admin; command sees aggregates)"),
+        (name = "incidents", description = "The incident loop, KPIs and the live stream"),
+        (name = "open311", description = "GeoReport v2; api_key is a worker's or command's token"),
+        (name = "admin", description = "Users and tokens"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
