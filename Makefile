@@ -15,6 +15,7 @@ test: setup-test lint
 	node web/tests/public.test.mjs
 	node web/tests/plan.test.mjs
 	node web/tests/wall.test.mjs
+	node web/tests/docs.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

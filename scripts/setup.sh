@@ -7,8 +7,8 @@ need="${1:-build}"
 pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang fonts-noto-cjk)
 if [ "$need" = test ]; then
   # GDAL's ogrinfo decodes our vector tiles independently; Chromium runs the page tests, with a
-  # CJK font so Chinese labels render offline.
-  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils)
+  # CJK font so Chinese labels render offline; python3-venv holds schemathesis (below).
+  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils python3-venv)
 fi
 
 missing=()
@@ -42,5 +42,22 @@ if [ -f web/package-lock.json ]; then
   if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
     cp web/package-lock.json "$stamp"
+  fi
+fi
+
+# schemathesis (scripts/schemathesis.sh) in its own venv, every package pinned; only when the pins
+# changed or the venv is missing or broken.
+if [ "$need" = test ]; then
+  venv=var/venv-schemathesis
+  reqs=scripts/schemathesis-requirements.txt
+  stamp=$venv/.gridmap-requirements
+  if [ ! -f "$stamp" ] || ! cmp -s "$reqs" "$stamp" || ! "$venv/bin/st" --version >/dev/null 2>&1; then
+    echo "setup: installing schemathesis into $venv"
+    rm -rf "$venv"
+    py=/usr/bin/python3
+    [ -x "$py" ] || py=python3
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-input -r "$reqs"
+    cp "$reqs" "$stamp"
   fi
 fi

@@ -269,9 +269,11 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     // An empty DATABASE_URL means "not set": use the embedded cluster.
     let url = cli.database_url.as_deref().filter(|u| !u.trim().is_empty());
+    // The one configuration, from the environment (see the README's table); passed down.
+    let config = gridmap::config::Config::from_env()?;
     match cli.command {
         Command::Serve { listen, demo } => {
-            serve(url, &cli.data_dir, &listen, demo.as_deref()).await
+            serve(url, &cli.data_dir, &listen, demo.as_deref(), config).await
         }
         Command::Migrate => {
             with_database(url, &cli.data_dir, |_client| async {
@@ -372,6 +374,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             with_database(url, &cli.data_dir, |mut client| async move {
                 let loaded = gridmap::app::calendar::import(
                     &mut client,
+                    &config.holidays_dir,
                     &name,
                     &document,
                     "gridmap calendar import",
@@ -400,7 +403,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             action: CalendarAction::Status,
         } => {
             with_database(url, &cli.data_dir, |client| async move {
-                let calendar = gridmap::app::calendar::current(&client)
+                let calendar = gridmap::app::calendar::current(&client, &config.holidays_dir)
                     .await
                     .map_err(|e| e.to_string())?;
                 let status = gridmap::app::calendar::status_now(&calendar);
@@ -652,11 +655,12 @@ async fn serve(
     data_dir: &Path,
     listen: &str,
     demo_dir: Option<&Path>,
+    settings: gridmap::config::Config,
 ) -> Result<(), String> {
     let opened = store::open::open(url, data_dir, Purpose::Server)
         .await
         .map_err(|e| e.to_string())?;
-    let result = serve_opened(&opened.config, listen, demo_dir).await;
+    let result = serve_opened(&opened.config, listen, demo_dir, settings).await;
     let closed = opened.close().await.map_err(|e| e.to_string());
     result?;
     closed
@@ -666,6 +670,7 @@ async fn serve_opened(
     config: &tokio_postgres::Config,
     listen: &str,
     demo_dir: Option<&Path>,
+    settings: gridmap::config::Config,
 ) -> Result<(), String> {
     if let Some(dir) = demo_dir {
         let mut client = store::connect(config).await.map_err(|e| e.to_string())?;
@@ -685,7 +690,7 @@ async fn serve_opened(
                 );
                 let seeded = gridmap::app::demo::seed_week_of_incidents(
                     &mut client,
-                    &gridmap::config::calendar(),
+                    &gridmap::config::calendar(&settings.holidays_dir),
                     chrono::Utc::now(),
                 )
                 .await
@@ -703,13 +708,13 @@ async fn serve_opened(
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("gridmap listening on http://{address}");
-    let state = AppState::new(pool.clone());
+    let state = AppState::with_config(pool.clone(), settings.clone());
     gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
         .map_err(|e| e.to_string())?;
     {
         let client = state.pool.get().await.map_err(|e| e.to_string())?;
-        let calendar = gridmap::app::calendar::current(&client)
+        let calendar = gridmap::app::calendar::current(&client, &settings.holidays_dir)
             .await
             .map_err(|e| e.to_string())?;
         let status = gridmap::app::calendar::status_now(&calendar);
@@ -724,8 +729,12 @@ async fn serve_opened(
         }
         state.calendar.store(std::sync::Arc::new(calendar));
     }
-    let calendar_follower =
-        gridmap::app::calendar::follow(config.clone(), pool.clone(), state.calendar.clone());
+    let calendar_follower = gridmap::app::calendar::follow(
+        config.clone(),
+        pool.clone(),
+        state.calendar.clone(),
+        settings.holidays_dir.clone(),
+    );
     let follower =
         gridmap::app::atlas::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());

@@ -58,8 +58,11 @@ pub fn build(
 /// The calendar of this deployment now: files and database documents. A database document that
 /// no longer reads (it was checked when loaded) is skipped with a warning rather than stopping
 /// the server.
-pub async fn current(client: &tokio_postgres::Client) -> Result<Calendar, StoreError> {
-    let files = crate::config::calendar_documents_or_warn();
+pub async fn current(
+    client: &tokio_postgres::Client,
+    holidays_dir: &std::path::Path,
+) -> Result<Calendar, StoreError> {
+    let files = crate::config::calendar_documents_or_warn(holidays_dir);
     let loaded = stored::documents(client).await?;
     Ok(build(&files, &loaded).unwrap_or_else(|e| {
         tracing::warn!("calendar documents in the database not applied: {e}");
@@ -76,6 +79,7 @@ pub fn status_now(calendar: &Calendar) -> CalendarStatus {
 /// makes, and announces it — one transaction: a bad document changes nothing.
 pub async fn import(
     client: &mut tokio_postgres::Client,
+    holidays_dir: &std::path::Path,
     name: &str,
     document: &Value,
     loaded_by: &str,
@@ -86,7 +90,7 @@ pub async fn import(
         holidays,
         workdays,
     } = check_document(name, document)?;
-    let files = crate::config::calendar_documents_or_warn();
+    let files = crate::config::calendar_documents_or_warn(holidays_dir);
     let tx = client.transaction().await.map_err(StoreError::from)?;
     stored::put_document(&tx, name, document, loaded_by).await?;
     let loaded: Vec<(String, Value)> = {
@@ -141,6 +145,7 @@ pub fn follow(
     config: tokio_postgres::Config,
     pool: Pool,
     shared: SharedCalendar,
+    holidays_dir: std::path::PathBuf,
 ) -> tokio::task::JoinHandle<()> {
     let (wake, mut woken) = tokio::sync::mpsc::unbounded_channel::<()>();
     let listener = store::listen::spawn_listener(config, stored::CALENDAR_CHANNEL, move |_| {
@@ -151,7 +156,7 @@ pub fn follow(
         while woken.recv().await.is_some() {
             while woken.try_recv().is_ok() {}
             match pool.get().await {
-                Ok(client) => match current(&client).await {
+                Ok(client) => match current(&client, &holidays_dir).await {
                     Ok(calendar) => {
                         let status = status_now(&calendar);
                         tracing::info!(

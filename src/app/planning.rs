@@ -56,6 +56,24 @@ pub struct Checked {
     pub incidents: Vec<(i64, Option<String>)>,
 }
 
+/// How commits are judged and written here (from the configuration).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    /// The size band the impact measures grids against.
+    pub band: Band,
+    /// Test hook: abort the process just before COMMIT.
+    pub abort_before_commit: bool,
+}
+
+impl Settings {
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            band: config.band,
+            abort_before_commit: config.abort_before_commit(),
+        }
+    }
+}
+
 /// What a commit wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct Committed {
@@ -123,7 +141,7 @@ pub async fn commit(
     stored: &StoredDraft,
     author: &str,
     message: &str,
-    band: Band,
+    settings: Settings,
 ) -> Result<Committed, PlanningError> {
     if let Some(revision) = stored.committed_revision {
         return Err(PlanningError::AlreadyCommitted {
@@ -142,7 +160,7 @@ pub async fn commit(
             current,
         });
     }
-    let checked = check(client, &atlas, &stored.draft, band).await?;
+    let checked = check(client, &atlas, &stored.draft, settings.band).await?;
     if !checked.report.valid {
         return Err(PlanningError::Violations(Box::new(checked.report)));
     }
@@ -172,6 +190,7 @@ pub async fn commit(
         lineage: &stored.draft.lineage,
         buildings: &checked.buildings,
         incidents: &checked.incidents,
+        abort_before_commit: settings.abort_before_commit,
     };
     let revision = match drafts::commit(client, &plan).await? {
         WriteOutcome::Committed { revision, .. } => revision,
@@ -227,7 +246,7 @@ pub async fn revert(
     n: i32,
     author: &str,
     message: &str,
-    band: Band,
+    settings: Settings,
 ) -> Result<Committed, PlanningError> {
     let old = store::cells::load_as_of(client, n).await?;
     let atlas = shared.load_full();
@@ -258,7 +277,7 @@ pub async fn revert(
         Ok::<(), PlanningError>(())
     })
     .await??;
-    commit(client, shared, &stored, author, message, band).await
+    commit(client, shared, &stored, author, message, settings).await
 }
 
 /// Why a cell import was refused; nothing was imported.

@@ -14,23 +14,7 @@ use super::neighbours::{FourTo, four_to};
 use crate::domain::cell::Cell;
 use crate::geometry::point_in::multipolygon_contains;
 
-/// The size a base grid should have (DESIGN.md §1: about 300 households, 1,000–1,500 people).
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Band {
-    pub target_households: i64,
-    pub households: (i64, i64),
-    pub population: (i64, i64),
-}
-
-impl Default for Band {
-    fn default() -> Self {
-        Band {
-            target_households: 300,
-            households: (150, 450),
-            population: (1000, 1500),
-        }
-    }
-}
+pub use crate::domain::sizing::Band;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CellSize {

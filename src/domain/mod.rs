@@ -9,5 +9,6 @@ pub mod draft;
 pub mod incident;
 pub mod kpi;
 pub mod role;
+pub mod sizing;
 pub mod sla;
 pub mod text;

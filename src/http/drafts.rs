@@ -361,8 +361,15 @@ async fn commit_draft(
     message: &str,
 ) -> Result<Json<Value>, ApiError> {
     let mut db = client(state).await?;
-    let committed =
-        planning::commit(&mut db, &state.atlas, stored, author, message, state.band).await?;
+    let committed = planning::commit(
+        &mut db,
+        &state.atlas,
+        stored,
+        author,
+        message,
+        planning::Settings::from_config(&state.config),
+    )
+    .await?;
     Ok(Json(
         serde_json::to_value(committed).map_err(|e| ApiError::Internal(e.to_string()))?,
     ))
@@ -412,8 +419,15 @@ pub async fn revert(
         .map(str::to_string)
         .unwrap_or_else(|| format!("revert to revision {n}"));
     let mut db = client(&state).await?;
-    let committed =
-        planning::revert(&mut db, &state.atlas, n, &user.name, &message, state.band).await?;
+    let committed = planning::revert(
+        &mut db,
+        &state.atlas,
+        n,
+        &user.name,
+        &message,
+        planning::Settings::from_config(&state.config),
+    )
+    .await?;
     Ok(Json(
         serde_json::to_value(committed).map_err(|e| ApiError::Internal(e.to_string()))?,
     ))

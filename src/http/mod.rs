@@ -52,29 +52,37 @@ pub struct AppState {
     pub live: crate::app::live::Hub,
     /// Failed authentications per client address.
     pub auth_limiter: std::sync::Arc<auth::AuthLimiter>,
+    /// The configuration this state was built from.
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 impl AppState {
-    /// State with an empty atlas; call `app::atlas::reload` to fill it.
+    /// State with the default configuration and an empty atlas; call `app::atlas::reload`.
     pub fn new(pool: Pool) -> AppState {
+        AppState::with_config(pool, crate::config::Config::default())
+    }
+
+    /// State configured by `config` (built once in `main`), with an empty atlas.
+    pub fn with_config(pool: Pool, config: crate::config::Config) -> AppState {
         let empty = Atlas::empty();
         AppState {
             pool,
-            tiles: std::sync::Arc::new(crate::tiles::cache::TileService::new(
+            tiles: std::sync::Arc::new(crate::tiles::cache::TileService::configured(
                 &empty,
                 Default::default(),
+                config.tile_cache_bytes,
+                config.tile_cache,
             )),
             atlas: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(empty)),
-            web_dir: std::env::var_os("GRIDMAP_WEB_DIR")
-                .map(Into::into)
-                .unwrap_or_else(|| "web".into()),
-            band: Default::default(),
+            web_dir: config.web_dir.clone(),
+            band: config.band,
             past: Default::default(),
             calendar: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(
-                crate::config::calendar(),
+                crate::config::calendar(&config.holidays_dir),
             )),
             live: crate::app::live::Hub::new(),
             auth_limiter: Default::default(),
+            config: std::sync::Arc::new(config),
         }
     }
 }

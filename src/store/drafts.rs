@@ -296,12 +296,11 @@ pub struct CommitPlan<'a> {
     pub buildings: &'a [(i64, Option<String>)],
     /// (incident id, new cell) for open incidents that change cell.
     pub incidents: &'a [(i64, Option<String>)],
+    /// Test hook (`GRIDMAP_FAILPOINT=commit-before-finish`): abort the process before COMMIT.
+    pub abort_before_commit: bool,
 }
 
-/// Test hook: when the environment variable `GRIDMAP_FAILPOINT` equals this, the process aborts
-/// after writing everything and before COMMIT — so tests can prove a crash leaves the previous
-/// revision whole.
-pub const FAILPOINT_BEFORE_COMMIT: &str = "commit-before-finish";
+pub use crate::config::FAILPOINT_BEFORE_COMMIT;
 
 /// Commits a draft as one revision, all or nothing (see the module comment).
 pub async fn commit(client: &mut Client, plan: &CommitPlan<'_>) -> StoreResult<WriteOutcome> {
@@ -379,7 +378,7 @@ pub async fn commit(client: &mut Client, plan: &CommitPlan<'_>) -> StoreResult<W
         &[&ids, &cells, &revision],
     )
     .await?;
-    if std::env::var("GRIDMAP_FAILPOINT").as_deref() == Ok(FAILPOINT_BEFORE_COMMIT) {
+    if plan.abort_before_commit {
         tracing::error!("failpoint {FAILPOINT_BEFORE_COMMIT}: aborting before COMMIT");
         std::process::abort();
     }

@@ -72,27 +72,29 @@ pub struct TileService {
     outside: Arc<CachedTile>,
 }
 
-/// The budget from `GRIDMAP_TILE_CACHE_MB`, else the default.
-pub fn budget_from_env() -> u64 {
-    std::env::var("GRIDMAP_TILE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_BUDGET_MB)
-        * 1024
-        * 1024
-}
-
 impl TileService {
+    /// A service with the default budget, caching.
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileService {
-        TileService::with_budget(atlas, rules, budget_from_env())
+        TileService::configured(atlas, rules, DEFAULT_BUDGET_MB * 1024 * 1024, true)
     }
 
     /// A service whose cache holds at most `budget_bytes` of tiles.
     pub fn with_budget(atlas: &Atlas, rules: ZoomRules, budget_bytes: u64) -> TileService {
+        TileService::configured(atlas, rules, budget_bytes, true)
+    }
+
+    /// A service as configured: the byte budget, and whether to cache at all (off only to
+    /// measure encoding alone).
+    pub fn configured(
+        atlas: &Atlas,
+        rules: ZoomRules,
+        budget_bytes: u64,
+        caching: bool,
+    ) -> TileService {
         let budget_bytes = budget_bytes.max(64 * 1024);
         TileService {
             rules,
-            caching: std::env::var("GRIDMAP_TILE_CACHE").map_or(true, |v| v != "off"),
+            caching,
             source: ArcSwap::from_pointee(TileSource::new(atlas, rules)),
             // About 2 KB per tile on average (most tiles of a county are small).
             cache: Cache::with_weighter((budget_bytes / 2048) as usize, budget_bytes, TileBytes),

@@ -134,9 +134,16 @@ async fn a_deadline_beyond_the_calendar_is_provisional_until_its_year_is_importe
     // A bad document changes nothing.
     let mut client = db.client().await;
     let bad = json!({"year": 2027, "holidays": {"2027-02-06": "春节"}, "workdays": {"2027-02-06": "春节"}});
-    let err = gridmap::app::calendar::import(&mut client, "2027", &bad, "test", Utc::now())
-        .await
-        .unwrap_err();
+    let err = gridmap::app::calendar::import(
+        &mut client,
+        &state.config.holidays_dir,
+        "2027",
+        &bad,
+        "test",
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("2027-02-06"), "{err}");
     let stored: i64 = client
         .query_one("SELECT count(*) FROM calendar_documents", &[])
@@ -150,6 +157,7 @@ async fn a_deadline_beyond_the_calendar_is_provisional_until_its_year_is_importe
         db.config.clone(),
         state.pool.clone(),
         state.calendar.clone(),
+        state.config.holidays_dir.clone(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut moved = 0;
@@ -168,6 +176,7 @@ async fn a_deadline_beyond_the_calendar_is_provisional_until_its_year_is_importe
         let doc = json!({"year": year, "source": "test", "holidays": holidays});
         let loaded = gridmap::app::calendar::import(
             &mut client,
+            &state.config.holidays_dir,
             &year.to_string(),
             &doc,
             "test",
