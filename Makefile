@@ -12,6 +12,7 @@ run: setup
 test: setup-test lint
 	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	$(CARGO) test --doc
+	bash scripts/schemathesis.sh
 	node web/tests/public.test.mjs
 	node web/tests/plan.test.mjs
 	node web/tests/wall.test.mjs

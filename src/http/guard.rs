@@ -7,7 +7,7 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode;
@@ -22,7 +22,10 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
      img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; \
      connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
 /// Pages that hold a token (the planner's editor, the wall) are never framed.
-const NO_FRAMES: &str = "; frame-ancestors 'none'";
+const PAGE_CSP_NO_FRAMES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; \
+     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 /// The poster's SVG carries its own inline styles and embedded font.
 const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:; frame-ancestors 'self'";
 /// Data (JSON, tiles) is never a document that runs anything.
@@ -47,6 +50,11 @@ fn holds_token(path: &str) -> bool {
 
 /// The first path segment or query parameter that cannot be stored, named.
 pub fn check_uri(path: &str, query: Option<&str>) -> Result<(), TextError> {
+    // A URI's own characters are printable ASCII: only a percent-escape can carry a NUL or a
+    // byte that is not UTF-8 (the hot path of tiles never decodes anything).
+    if !path.contains('%') && !query.is_some_and(|q| q.contains('%')) {
+        return Ok(());
+    }
     for segment in path.split('/') {
         storable_bytes(
             "path",
@@ -175,38 +183,37 @@ async fn reshape(path: &str, response: Response) -> Response {
 }
 
 fn secure(path: &str, response: &mut Response) {
+    use axum::http::header::{
+        CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
     let status = response.status();
     let headers = response.headers_mut();
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+        .unwrap_or_default();
     let csp = if content_type.starts_with("text/html") {
         if holds_token(path) {
-            format!("{PAGE_CSP}{NO_FRAMES}")
+            Some(HeaderValue::from_static(PAGE_CSP_NO_FRAMES))
         } else {
-            PAGE_CSP.to_string()
+            Some(HeaderValue::from_static(PAGE_CSP))
         }
     } else if content_type.starts_with("image/svg") {
-        SVG_CSP.to_string()
+        Some(HeaderValue::from_static(SVG_CSP))
+    } else if content_type.starts_with("application/pdf") || status == StatusCode::NOT_MODIFIED {
+        // Browsers show a PDF in their own viewer, which a document policy could break; a 304
+        // has no content type to choose by, and its headers would replace the cached page's.
+        None
     } else {
-        DATA_CSP.to_string()
+        Some(HeaderValue::from_static(DATA_CSP))
     };
-    let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    // Browsers show a PDF in their own viewer, which a document policy could break; a 304 has no
-    // content type to choose by, and its headers would replace the cached page's policy.
-    if !content_type.starts_with("application/pdf") && status != StatusCode::NOT_MODIFIED {
-        set(headers, "content-security-policy", &csp);
+    if let Some(csp) = csp {
+        headers.insert(CONTENT_SECURITY_POLICY, csp);
     }
-    set(headers, "x-content-type-options", "nosniff");
-    set(headers, "referrer-policy", "no-referrer");
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if holds_token(path) {
-        set(headers, "x-frame-options", "DENY");
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
 }
 
@@ -284,6 +291,14 @@ mod tests {
         assert_eq!(
             parse_form(b"lat=1&description=%ff").unwrap_err().field(),
             "description"
+        );
+    }
+
+    #[test]
+    fn the_no_frames_policy_is_the_page_policy_plus_frame_ancestors() {
+        assert_eq!(
+            PAGE_CSP_NO_FRAMES,
+            format!("{PAGE_CSP}; frame-ancestors 'none'")
         );
     }
 

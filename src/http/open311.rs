@@ -296,7 +296,7 @@ pub async fn show(
 
 /// `POST /open311/v2/requests.json` (form-encoded as the spec says, or JSON): `api_key`,
 /// `service_code`, `lat`, `long` (WGS84), `description`, optional `address_string`.
-#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311", request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "api_key, service_code, lat, long, description, address_string?, media_url?"), responses((status = 201, description = "The new request's id", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
+#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311", request_body(content = super::openapi::Open311RequestForm, content_type = "application/x-www-form-urlencoded", description = "The GeoReport v2 form (JSON with the same fields is accepted too)"), responses((status = 201, description = "The new request's id", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn create(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,

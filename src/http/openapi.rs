@@ -30,6 +30,24 @@ pub struct GeoReportError {
     pub description: String,
 }
 
+/// The form of `POST /open311/v2/requests.json` (GeoReport v2), for the document: the handler
+/// reads it strictly itself (a NUL or invalid UTF-8 names its field).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct Open311RequestForm {
+    /// A gridmap token of a worker or command user.
+    pub api_key: String,
+    /// A category code (see services.json).
+    pub service_code: String,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// WGS84 longitude.
+    pub long: f64,
+    pub description: String,
+    pub address_string: Option<String>,
+    pub media_url: Option<String>,
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -102,7 +120,7 @@ impl Modify for BearerAuth {
         super::admin::revoke_token,
         super::live::live,
     ),
-    components(schemas(ErrorBody, ErrorDetail, GeoReportError)),
+    components(schemas(ErrorBody, ErrorDetail, GeoReportError, Open311RequestForm)),
     modifiers(&BearerAuth),
     tags(
         (name = "public", description = "No token: the atlas, locate, cards, posters, the calendar"),
