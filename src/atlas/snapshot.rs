@@ -22,6 +22,9 @@ pub struct AtlasCell {
     pub geometry: MultiPolygon<f64>,
     /// Free attributes of the row, kept so a draft can rewrite the cell without losing them.
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The code and kind as parsed when the snapshot was built, so a cell is never re-parsed
+    /// (and never silently dropped) on its way back out.
+    parsed: (CellCode, CellKind),
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -152,6 +155,7 @@ impl Atlas {
                 kind: c.kind.as_str().to_string(),
                 geometry: c.geometry,
                 attributes: c.attributes,
+                parsed: (c.code, c.kind),
             })
             .collect();
         let max_level = cells.iter().map(|c| c.level as usize).max().unwrap_or(0);
@@ -195,26 +199,36 @@ impl Atlas {
 
     /// A snapshot cell back as a domain `Cell` (what a draft starts from and a commit rewrites).
     pub fn cell(&self, code: &str) -> Option<Cell> {
-        self.get(code).and_then(|c| self.to_cell(c))
+        self.get(code).map(|c| self.to_cell(c))
     }
 
     /// Every cell of the snapshot as a domain `Cell`, in snapshot order.
     pub fn to_cells(&self) -> Vec<Cell> {
-        self.cells.iter().filter_map(|c| self.to_cell(c)).collect()
+        self.cells.iter().map(|c| self.to_cell(c)).collect()
     }
 
-    fn to_cell(&self, c: &AtlasCell) -> Option<Cell> {
-        let code = CellCode::parse(&c.code).ok()?;
-        Some(Cell {
+    fn to_cell(&self, c: &AtlasCell) -> Cell {
+        let (code, kind) = c.parsed.clone();
+        Cell {
             // A parent is always the code's prefix (a rule the store enforces).
             parent: (c.level > 0).then(|| code.parent_code()).flatten(),
             code,
             level: c.level,
-            kind: CellKind::parse(&c.kind)?,
+            kind,
             name: c.name.clone(),
             geometry: c.geometry.clone(),
             attributes: c.attributes.clone(),
-        })
+        }
+    }
+
+    /// `cell` and its ancestors, finest first: the one walk up the tree.
+    pub fn chain<'a>(&'a self, cell: &'a AtlasCell) -> impl Iterator<Item = &'a AtlasCell> + 'a {
+        std::iter::successors(Some(cell), move |c| c.parent.map(|p| &self.cells[p]))
+    }
+
+    /// The ancestor of `cell` (or `cell` itself) at `level`.
+    pub fn at_level<'a>(&'a self, cell: &'a AtlasCell, level: u8) -> Option<&'a AtlasCell> {
+        self.chain(cell).find(|c| c.level == level)
     }
 
     /// The finest cell containing `p` (half-open rule, see `geometry::point_in`), or `None`.
@@ -240,12 +254,7 @@ impl Atlas {
     /// The chain (top level first) of cells containing `p`.
     pub fn locate(&self, p: Coord<f64>) -> Option<Located<'_>> {
         let finest = self.locate_index(p)?;
-        let mut chain = vec![&self.cells[finest]];
-        let mut at = self.cells[finest].parent;
-        while let Some(i) = at {
-            chain.push(&self.cells[i]);
-            at = self.cells[i].parent;
-        }
+        let mut chain: Vec<&AtlasCell> = self.chain(&self.cells[finest]).collect();
         chain.reverse();
         Some(Located {
             boundary_distance_m: distance_to_boundary_m(&self.cells[finest].geometry, p),

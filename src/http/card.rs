@@ -26,12 +26,7 @@ pub async fn card(
     let four = four_to(&atlas, code.as_str()).unwrap_or_default();
     let area_m2 = cell.geometry.geodesic_area_unsigned();
     let chain: Vec<&str> = {
-        let mut names = vec![];
-        let mut at = cell.parent;
-        while let Some(i) = at {
-            names.push(atlas.cells()[i].name.as_str());
-            at = atlas.cells()[i].parent;
-        }
+        let mut names: Vec<&str> = atlas.chain(cell).skip(1).map(|c| c.name.as_str()).collect();
         names.reverse();
         names
     };

@@ -46,16 +46,7 @@ pub fn incident_json(
     now: DateTime<Utc>,
 ) -> Value {
     let cell = row.cell.as_deref().and_then(|c| atlas.get(c));
-    let village = cell.and_then(|c| {
-        let mut at = Some(c);
-        while let Some(x) = at {
-            if x.level == 2 {
-                return Some(x);
-            }
-            at = x.parent.map(|p| &atlas.cells()[p]);
-        }
-        None
-    });
+    let village = cell.and_then(|c| atlas.at_level(c, 2));
     let finished = row.state.is_finished();
     let voided = row.state == IncidentState::Voided;
     let calendar = state.calendar.load();

@@ -58,12 +58,11 @@ pub async fn poster(
         .iter()
         .map(|c| (c.code.as_str(), c.colour))
         .collect();
-    let mut place = Vec::new();
-    let mut at = village.parent;
-    while let Some(i) = at {
-        place.push(atlas.cells()[i].name.clone());
-        at = atlas.cells()[i].parent;
-    }
+    let mut place: Vec<String> = atlas
+        .chain(village)
+        .skip(1)
+        .map(|c| c.name.clone())
+        .collect();
     place.reverse();
 
     let client = state.pool.get().await.map_err(store::StoreError::from)?;

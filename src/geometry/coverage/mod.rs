@@ -67,7 +67,10 @@ impl Default for Options {
             sliver_width_m: 1.0,
             geographic: true,
             households: None,
-            household_band: (150, 450),
+            household_band: {
+                let (low, high) = crate::domain::sizing::Band::default().households;
+                (low as u32, high as u32)
+            },
         }
     }
 }
