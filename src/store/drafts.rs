@@ -386,8 +386,21 @@ pub async fn commit(client: &mut Client, plan: &CommitPlan<'_>) -> StoreResult<W
     Ok(outcome)
 }
 
+/// A revision of the atlas and how many cells it added, removed and changed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RevisionRow {
+    pub number: i32,
+    pub author: String,
+    pub message: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub draft_id: Option<i64>,
+    pub added: i64,
+    pub removed: i64,
+    pub changed: i64,
+}
+
 /// The revisions, newest first, with how many cells each added, removed and changed.
-pub async fn revisions(client: &Client, limit: i64) -> StoreResult<Vec<Value>> {
+pub async fn revisions(client: &Client, limit: i64) -> StoreResult<Vec<RevisionRow>> {
     let rows = client
         .query(
             "SELECT r.number, r.author, r.message, r.created_at, r.draft_id,
@@ -403,17 +416,15 @@ pub async fn revisions(client: &Client, limit: i64) -> StoreResult<Vec<Value>> {
         .await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            json!({
-                "number": r.get::<_, i32>(0),
-                "author": r.get::<_, String>(1),
-                "message": r.get::<_, String>(2),
-                "created_at": r.get::<_, chrono::DateTime<chrono::Utc>>(3).to_rfc3339(),
-                "draft_id": r.get::<_, Option<i64>>(4),
-                "added": r.get::<_, i64>(5),
-                "removed": r.get::<_, i64>(6),
-                "changed": r.get::<_, i64>(7),
-            })
+        .map(|r| RevisionRow {
+            number: r.get(0),
+            author: r.get(1),
+            message: r.get(2),
+            created_at: r.get(3),
+            draft_id: r.get(4),
+            added: r.get(5),
+            removed: r.get(6),
+            changed: r.get(7),
         })
         .collect())
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::SinkExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
@@ -261,8 +261,20 @@ pub async fn audit(
     Ok(())
 }
 
+/// One entry of the audit log: who read or changed what, when.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub user: String,
+    pub role: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: Value,
+}
+
 /// The audit log, newest first.
-pub async fn audit_log(client: &Client, limit: i64) -> StoreResult<Vec<Value>> {
+pub async fn audit_log(client: &Client, limit: i64) -> StoreResult<Vec<AuditEntry>> {
     let rows = client
         .query(
             "SELECT id, at, user_name, role, action, subject, detail FROM audit_log
@@ -272,16 +284,14 @@ pub async fn audit_log(client: &Client, limit: i64) -> StoreResult<Vec<Value>> {
         .await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            json!({
-                "id": r.get::<_, i64>(0),
-                "at": r.get::<_, chrono::DateTime<chrono::Utc>>(1).to_rfc3339(),
-                "user": r.get::<_, String>(2),
-                "role": r.get::<_, String>(3),
-                "action": r.get::<_, String>(4),
-                "subject": r.get::<_, String>(5),
-                "detail": r.get::<_, Value>(6),
-            })
+        .map(|r| AuditEntry {
+            id: r.get(0),
+            at: r.get(1),
+            user: r.get(2),
+            role: r.get(3),
+            action: r.get(4),
+            subject: r.get(5),
+            detail: r.get(6),
         })
         .collect())
 }
@@ -361,7 +371,7 @@ pub async fn counts(
     client: &Client,
     cells: &[String],
     general: &BTreeSet<String>,
-) -> StoreResult<Vec<Value>> {
+) -> StoreResult<Vec<CellCounts>> {
     let general: Vec<String> = general.iter().cloned().collect();
     let rows = client
         .query(
@@ -377,15 +387,23 @@ pub async fn counts(
         .await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            json!({
-                "cell": r.get::<_, String>(0),
-                "households": r.get::<_, i64>(1),
-                "population": r.get::<_, i64>(2),
-                "categories": r.get::<_, Value>(3),
-            })
+        .map(|r| CellCounts {
+            cell: r.get(0),
+            households: r.get(1),
+            population: r.get(2),
+            categories: r.get(3),
         })
         .collect())
+}
+
+/// Households, residents and the counts of general categories of one cell.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CellCounts {
+    pub cell: String,
+    pub households: i64,
+    pub population: i64,
+    /// Category name → households (general categories only).
+    pub categories: Value,
 }
 
 /// Moves a building's point (a manual correction) and re-places it in `cell`; its households

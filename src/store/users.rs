@@ -245,17 +245,36 @@ async fn revoke_ids(client: &Client, ids: &[i64]) -> StoreResult<Vec<TokenInfo>>
         .collect())
 }
 
+/// A user as administrators see it (never a token).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub cells: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub disabled: bool,
+}
+
 /// All users (never their tokens), for administrators.
-pub async fn list(client: &Client) -> StoreResult<Vec<serde_json::Value>> {
+pub async fn list(client: &Client) -> StoreResult<Vec<UserRow>> {
     let rows = client
         .query(
-            "SELECT json_build_object('id', id, 'name', name, 'role', role, 'cells', cells,
-                    'created_at', created_at, 'disabled', disabled_at IS NOT NULL)
-             FROM users ORDER BY id",
+            "SELECT id, name, role, cells, created_at, disabled_at IS NOT NULL FROM users ORDER BY id",
             &[],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| UserRow {
+            id: r.get(0),
+            name: r.get(1),
+            role: r.get(2),
+            cells: r.get(3),
+            created_at: r.get(4),
+            disabled: r.get(5),
+        })
+        .collect())
 }
 
 #[cfg(test)]
