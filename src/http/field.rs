@@ -176,87 +176,90 @@ async fn shaped(
         .collect())
 }
 
-/// Parses `POST /api/v1/incidents`' body, naming the bad field.
-fn parse_report(body: &Value) -> Result<Report, ApiError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
-    let text = |field: &str| -> Result<Option<String>, ApiError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+/// The body of `POST /api/v1/incidents`. Unknown fields are refused (a typo would otherwise
+/// silently do nothing).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    /// A category code (`0201`) or path (`安全隐患/消防隐患`).
+    pub category: String,
+    pub description: String,
+    pub lon: f64,
+    pub lat: f64,
+    /// wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:4513–4554.
+    pub crs: Option<String>,
+    pub address: Option<String>,
+    /// 网格员巡查 (default), 12345 热线, 群众, 视频, Open311.
+    pub source: Option<String>,
+    /// 1–3; else the category's.
+    pub severity: Option<i64>,
+    /// URLs or file ids.
+    pub photos: Option<Vec<String>>,
+}
+
+/// Checks a report's values (the types were checked by deserialising), naming the bad field.
+fn parse_report(body: ReportBody) -> Result<Report, ApiError> {
+    let text = |field: &str, value: Option<String>| -> Result<Option<String>, ApiError> {
+        match value {
+            None => Ok(None),
+            Some(s) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
             Some(_) => Err(ApiError::bad_field(
                 field,
                 format!("{field} must be a non-empty string"),
             )),
         }
     };
-    let category = text("category")?.ok_or_else(|| {
+    let category = text("category", Some(body.category))?.ok_or_else(|| {
         ApiError::bad_field(
             "category",
             "category is required (e.g. 安全隐患/消防隐患 or 0201)",
         )
     })?;
-    let description = text("description")?
+    let description = text("description", Some(body.description))?
         .ok_or_else(|| ApiError::bad_field("description", "description is required"))?;
-    let crs_name = text("crs")?.unwrap_or_else(|| "wgs84".into());
+    let crs_name = text("crs", body.crs)?.unwrap_or_else(|| "wgs84".into());
     let crs = Crs::parse(&crs_name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
             format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx, got {crs_name:?}"),
         )
     })?;
-    let number = |field: &str| {
-        object
-            .get(field)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| ApiError::bad_field(field, format!("{field} must be a number")))
-    };
-    let (x, y) = (number("lon")?, number("lat")?);
     let point = crs
-        .to_cgcs2000(x, y)
+        .to_cgcs2000(body.lon, body.lat)
         .map_err(|e| ApiError::bad_field("lon", e))?;
-    let source = text("source")?.unwrap_or_else(|| "网格员巡查".into());
+    let source = text("source", body.source)?.unwrap_or_else(|| "网格员巡查".into());
     if !SOURCES.contains(&source.as_str()) {
         return Err(ApiError::bad_field(
             "source",
             format!("source must be one of {}", SOURCES.join("、")),
         ));
     }
-    let severity = match object.get("severity") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .filter(|s| (1..=3).contains(s))
-                .map(|s| s as i16)
-                .ok_or_else(|| ApiError::bad_field("severity", "severity must be 1, 2 or 3"))?,
-        ),
-    };
-    let photos = match object.get("photos") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                p.as_str()
-                    .filter(|s| s.len() <= 2048)
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        ApiError::bad_field(
-                            &format!("photos[{i}]"),
-                            "a photo is a URL or a file id",
-                        )
-                    })
+    let severity = body
+        .severity
+        .map(|s| {
+            (1..=3)
+                .contains(&s)
+                .then_some(s as i16)
+                .ok_or_else(|| ApiError::bad_field("severity", "severity must be 1, 2 or 3"))
+        })
+        .transpose()?;
+    let photos = body
+        .photos
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (p.len() <= 2048).then_some(p).ok_or_else(|| {
+                ApiError::bad_field(&format!("photos[{i}]"), "a photo is a URL or a file id")
             })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(ApiError::bad_field("photos", "photos must be an array")),
-    };
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Report {
         category,
         description,
         point,
         source_crs: crs.label(),
-        address: text("address")?,
+        address: text("address", body.address)?,
         source,
         severity,
         photos,
@@ -330,14 +333,14 @@ impl IncidentRow {
 }
 
 /// `POST /api/v1/incidents` (worker, command) → 201 `{"incident", "near_boundary_m"}`.
-#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body(content = serde_json::Value, content_type = "application/json", description = "{category, description, lon, lat, crs?, address?, source?, severity?, photos?}"), responses((status = 201, description = "The incident and near_boundary_m", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body(content = ReportBody, content_type = "application/json", description = "A report"), responses((status = 201, description = "The incident and near_boundary_m", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<ReportBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = user.require(FIELD)?.clone();
-    let report = parse_report(&body)?;
+    let report = parse_report(body)?;
     let (incident, near) = report_incident(&state, &user, report).await?;
     Ok((
         StatusCode::CREATED,

@@ -46,7 +46,26 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(bad) = first_unstorable(&value) {
         return Err(ApiError::bad_field(bad.field(), bad.to_string()));
     }
-    serde_json::from_value(value).map_err(|e| ApiError::bad_field("body", e.to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        // A missing or unknown field is reported at its parent; name the field itself.
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|prefix| {
+                let rest = message.strip_prefix(prefix)?;
+                rest.split('`').next().map(str::to_string)
+            });
+        let field = match (path.as_str(), named) {
+            (".", Some(name)) => name,
+            (".", None) => "body".to_string(),
+            // An unknown field's path already ends with it.
+            (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
+            (p, Some(name)) => format!("{p}.{name}"),
+            (p, None) => p.to_string(),
+        };
+        ApiError::bad_field(&field, format!("{field}: {message}"))
+    })
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>

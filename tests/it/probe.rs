@@ -132,6 +132,24 @@ async fn a_nul_byte_or_invalid_utf8_is_a_400_naming_the_field_at_every_text_entr
         "nothing written"
     );
 
+    // A typo in a field name is refused, not ignored, and named.
+    let typo = json!({"category": "0201", "description": "x", "lon": x, "lat": y, "crs": "cgcs2000", "sevrity": 3});
+    let a = raw(
+        &app,
+        "POST",
+        "/api/v1/incidents",
+        &[("authorization", &bearer), json_ct],
+        typo.to_string(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert_eq!(a.json()["error"]["details"]["field"], "sevrity");
+    assert_eq!(
+        count(&db, "incidents").await,
+        incidents_before,
+        "nothing written"
+    );
+
     // Open311, form-encoded and JSON.
     let form = ("content-type", "application/x-www-form-urlencoded");
     for body in [
