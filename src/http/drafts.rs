@@ -24,6 +24,14 @@ use crate::store::{self, StoreError};
 
 const PLANNERS: &[Role] = &[Role::Planner];
 
+/// The body of a commit or a revert: the revision's message (required for a commit; a revert
+/// says what it restores by default).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    pub message: Option<String>,
+}
+
 /// Metres per degree of latitude: snapping tolerances are given in metres.
 const M_PER_DEGREE: f64 = 111_320.0;
 
@@ -335,17 +343,17 @@ pub async fn validate(
 
 /// `POST /api/v1/drafts/{id}/commit` `{"message"}`: validate, then write everything in one
 /// transaction; 409 on a stale base, 422 with the report on a violation (nothing written).
-#[utoipa::path(post, path = "/api/v1/drafts/{id}/commit", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{message}"), responses((status = 200, description = "The new revision and what moved", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/commit", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = MessageBody, content_type = "application/json", description = "The revision's message"), responses((status = 200, description = "The new revision and what moved", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn commit(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<MessageBody>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user.require(PLANNERS)?.clone();
-    let message = object(&body)?
-        .get("message")
-        .and_then(Value::as_str)
+    let message = body
+        .message
+        .as_deref()
         .map(str::trim)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| ApiError::bad_field("message", "a commit message is required"))?
@@ -400,20 +408,20 @@ pub async fn diff(
 
 /// `POST /api/v1/revisions/{n}/revert` `{"message"}`: a new commit that restores revision `n`'s
 /// cells (history is never rewritten). Goes through the same checks as any draft.
-#[utoipa::path(post, path = "/api/v1/revisions/{n}/revert", tag = "planning", params(("n" = String, Path, description = "revision")), request_body(content = serde_json::Value, content_type = "application/json", description = "{message?}"), responses((status = 200, description = "The new revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/revisions/{n}/revert", tag = "planning", params(("n" = String, Path, description = "revision")), request_body(content = MessageBody, content_type = "application/json", description = "The revision's message (optional)"), responses((status = 200, description = "The new revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn revert(
     State(state): State<AppState>,
     user: AuthUser,
     Path(n): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<MessageBody>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user.require(PLANNERS)?.clone();
     let n: i32 = n
         .parse()
         .map_err(|_| ApiError::bad_field("n", format!("revision must be an integer, got {n:?}")))?;
-    let message = object(&body)?
-        .get("message")
-        .and_then(Value::as_str)
+    let message = body
+        .message
+        .as_deref()
         .map(str::trim)
         .filter(|m| !m.is_empty())
         .map(str::to_string)

@@ -176,6 +176,21 @@ async fn shaped(
         .collect())
 }
 
+/// The body of `POST /api/v1/incidents/{id}/actions`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// 受理, 作废, 派遣, 处置, 反馈, 核查, 结案, 评价, 回退, 延期, 挂账, 解除挂账, 督办, 吹哨.
+    pub action: String,
+    pub note: Option<String>,
+    /// For 评价: 满意, 基本满意 or 不满意.
+    pub rating: Option<String>,
+    /// For 延期: approved working days, 1–30.
+    pub days: Option<u32>,
+    /// For 督办: normal, yellow or red.
+    pub supervision: Option<String>,
+}
+
 /// The body of `POST /api/v1/incidents`. Unknown fields are refused (a typo would otherwise
 /// silently do nothing).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -460,41 +475,23 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 
 /// `POST /api/v1/incidents/{id}/actions` `{"action", "note"?, "rating"?, "days"?, "supervision"?}`.
 /// An illegal transition is a 409 naming the allowed actions.
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/actions", tag = "incidents", params(("id" = String, Path, description = "incident id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{action, note?, rating?, days?, supervision?}"), responses((status = 200, description = "The incident after the action", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/actions", tag = "incidents", params(("id" = String, Path, description = "incident id")), request_body(content = ActionBody, content_type = "application/json", description = "An action of the loop"), responses((status = 200, description = "The incident after the action", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn act(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<ActionBody>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user.require(FIELD)?.clone();
     let id = parse_id(&id)?;
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
-    let name = object
-        .get("action")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_field("action", "action is required"))?;
-    let days = match object.get("days") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .and_then(|d| u32::try_from(d).ok())
-                .ok_or_else(|| ApiError::bad_field("days", "days must be a whole number"))?,
-        ),
-    };
     let action = incident::parse_action(
-        name,
-        object.get("rating").and_then(Value::as_str),
-        days,
-        object.get("supervision").and_then(Value::as_str),
+        &body.action,
+        body.rating.as_deref(),
+        body.days,
+        body.supervision.as_deref(),
     )
     .map_err(|m| ApiError::bad_field("action", m))?;
-    let note = object
-        .get("note")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let note = body.note;
     let mut client = client(&state).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.load_full();
