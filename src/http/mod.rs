@@ -90,13 +90,13 @@ impl AppState {
 /// Largest request body (a whole county's cells for validation).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// The whole application's routes.
-pub fn router(state: AppState) -> Router {
-    let web = state.web_dir.clone();
+/// The static pages and the vendored scripts they load (the pages' own files only).
+fn pages(web: &std::path::Path) -> Router<AppState> {
     Router::new()
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/plan", ServeFile::new(web.join("plan.html")))
         .route_service("/wall", ServeFile::new(web.join("wall.html")))
+        .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
         .nest_service(
             "/vendor/terra-draw",
             ServeDir::new(web.join("node_modules/terra-draw/dist")),
@@ -109,13 +109,17 @@ pub fn router(state: AppState) -> Router {
             "/web",
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(guard::page_files_only))
-                .service(ServeDir::new(&web)),
+                .service(ServeDir::new(web)),
         )
         .nest_service(
             "/vendor/maplibre-gl",
             ServeDir::new(web.join("node_modules/maplibre-gl/dist")),
         )
-        .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
+}
+
+/// Public reads: no token, public fields only.
+fn public_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/health", get(public::health))
         .route("/api/v1/cells", get(public::list_cells))
@@ -133,6 +137,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/styles/public.json", get(tiles::public_style))
         .route("/poster/{file}", get(poster::poster))
+}
+
+/// Planners: drafts, commits, history.
+fn planning_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/drafts", post(drafts::create))
         .route("/api/v1/drafts/{id}", get(drafts::show))
         .route(
@@ -146,6 +155,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/validate", post(drafts::validate))
         .route("/api/v1/drafts/{id}/commit", post(drafts::commit))
         .route("/api/v1/buildings", get(drafts::buildings))
+        .route("/api/v1/revisions", get(drafts::revisions))
+        .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
+        .route("/api/v1/revisions/{n}/revert", post(drafts::revert))
+}
+
+/// The registry: buildings and households, imports, geocoding, the audit log.
+fn registry_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/buildings/{id}", patch(registry::move_building))
         .route(
             "/api/v1/import/{kind}",
@@ -158,9 +175,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cells/{code}/households", get(registry::households))
         .route("/api/v1/counts", get(registry::counts))
         .route("/api/v1/audit", get(registry::audit))
-        .route("/api/v1/revisions", get(drafts::revisions))
-        .route("/api/v1/revisions/{n}/diff", get(drafts::diff))
-        .route("/api/v1/revisions/{n}/revert", post(drafts::revert))
+}
+
+/// The field and the command centre: incidents, KPIs, the live stream; and Open311.
+fn field_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/incidents", post(field::create).get(field::list))
         .route("/api/v1/incidents/{id}", get(field::show))
         .route("/api/v1/incidents/{id}/actions", post(field::act))
@@ -172,6 +191,11 @@ pub fn router(state: AppState) -> Router {
             get(open311::list).post(open311::create),
         )
         .route("/open311/v2/requests/{file}", get(open311::show))
+}
+
+/// Token holders about themselves; administrators about users and tokens.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/me", get(admin::me))
         .route("/api/v1/users", get(admin::list_users))
         .route("/api/v1/tokens", get(admin::list_tokens))
@@ -179,6 +203,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/tokens/{id}",
             axum::routing::delete(admin::revoke_token),
         )
+}
+
+/// The whole application: one router per audience, merged, behind the one guard (error shape,
+/// URL check, security headers).
+pub fn router(state: AppState) -> Router {
+    let web = state.web_dir.clone();
+    Router::new()
+        .merge(pages(&web))
+        .merge(public_routes())
+        .merge(planning_routes())
+        .merge(registry_routes())
+        .merge(field_routes())
+        .merge(admin_routes())
         .fallback(|uri: axum::http::Uri| async move {
             guard::error_response(
                 uri.path(),
@@ -187,6 +224,7 @@ pub fn router(state: AppState) -> Router {
                 serde_json::Value::Null,
             )
         })
+        // After the merges: it applies to every route registered before it.
         .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
             guard::error_response(
                 uri.path(),
