@@ -4,7 +4,7 @@
 # It never builds: it runs ${GRIDMAP_BIN:-target/debug/gridmap}.
 # Usage: scripts/schemathesis.sh        (make test runs it; exits non-zero on any failure)
 # Tunables: ST_ROLES, the passes ("admin worker"; any of worker planner command admin),
-# ST_MAX_EXAMPLES (25), ST_SEED (20240601), ST_PASS_TIMEOUT seconds per pass (80), ST_WORKERS (1:
+# ST_MAX_EXAMPLES (25), ST_SEED (20240601), ST_PASS_TIMEOUT seconds per pass (120), ST_WORKERS (1:
 # Debian's Python 3.11.2 has an ast.parse thread-safety bug that breaks schemathesis' coverage phase
 # with more than one worker), ST_REPORT_DIR (a directory to keep a HAR log and a JUnit report of
 # each pass in), ST_ARGS (more `st run` options, split on spaces).
@@ -16,7 +16,7 @@ bin=${GRIDMAP_BIN:-target/debug/gridmap}
 st=${ST_BIN:-$root/var/venv-schemathesis/bin/st}
 max_examples=${ST_MAX_EXAMPLES:-25}
 seed=${ST_SEED:-20240601}
-pass_timeout=${ST_PASS_TIMEOUT:-80}
+pass_timeout=${ST_PASS_TIMEOUT:-120}
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 
 [ -x "$bin" ] || { echo "schemathesis: no binary at $bin (build it first)" >&2; exit 1; }
