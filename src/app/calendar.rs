@@ -93,16 +93,7 @@ pub async fn import(
     let files = crate::config::calendar_documents_or_warn(holidays_dir);
     let tx = client.transaction().await.map_err(StoreError::from)?;
     stored::put_document(&tx, name, document, loaded_by).await?;
-    let loaded: Vec<(String, Value)> = {
-        let rows = tx
-            .query(
-                "SELECT name, document FROM calendar_documents ORDER BY loaded_at, name",
-                &[],
-            )
-            .await
-            .map_err(StoreError::from)?;
-        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
-    };
+    let loaded = stored::documents(&tx).await?;
     let calendar = build(&files, &loaded)?;
     let moved = redate(&tx, &calendar, now).await?;
     tx.commit().await.map_err(StoreError::from)?;

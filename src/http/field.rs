@@ -160,17 +160,18 @@ async fn shaped(
     user: &User,
     rows: &[IncidentRow],
 ) -> Result<Vec<Value>, ApiError> {
-    let visible: Vec<&IncidentRow> = rows
+    let visible: Vec<(&IncidentRow, IncidentAccess)> = rows
         .iter()
-        .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)
+        .map(|r| (r, access_of(user, r.cell.as_deref())))
+        .filter(|(_, access)| *access != IncidentAccess::Denied)
         .collect();
-    let teams = teams_of(&*client(state).await?, &visible).await?;
+    let refs: Vec<&IncidentRow> = visible.iter().map(|(r, _)| *r).collect();
+    let teams = teams_of(&*client(state).await?, &refs).await?;
     let atlas = state.atlas.load_full();
     let now = Utc::now();
     Ok(visible
-        .iter()
-        .filter_map(|r| {
-            let access = access_of(user, r.cell.as_deref());
+        .into_iter()
+        .filter_map(|(r, access)| {
             view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)
         })
         .collect())

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{GenericClient, Transaction};
 
 use super::StoreResult;
 
@@ -11,7 +11,7 @@ use super::StoreResult;
 pub const CALENDAR_CHANNEL: &str = "gridmap_calendar";
 
 /// The documents in load order (oldest first), as `(name, document)`.
-pub async fn documents(client: &Client) -> StoreResult<Vec<(String, Value)>> {
+pub async fn documents(client: &impl GenericClient) -> StoreResult<Vec<(String, Value)>> {
     let rows = client
         .query(
             "SELECT name, document FROM calendar_documents ORDER BY loaded_at, name",
