@@ -13,6 +13,7 @@ use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access, may_act_on_incident};
 use crate::domain::calendar::Calendar;
 use crate::domain::incident::{self, Action, Current, Level, STAGE, Situation, State};
+use crate::domain::kpi::{KpiIncident, Kpis, kpis};
 use crate::domain::sla::Clock;
 use crate::store::StoreError;
 use crate::store::incidents::{
@@ -99,7 +100,7 @@ pub fn resolve_category<'a>(
 }
 
 /// The category code of a stored display path (the leaf's name ends it).
-fn code_of_path(categories: &[Category], path: &str) -> String {
+pub fn code_of_path(categories: &[Category], path: &str) -> String {
     categories
         .iter()
         .find(|c| c.parent.is_some() && path_of(categories, c) == path)
@@ -255,4 +256,73 @@ pub async fn show(
         }
     }
     Ok((row, access, events))
+}
+
+/// The KPIs of one period, per unit and in total, with today's reports and what is open now.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub total: Kpis,
+    pub groups: Vec<Kpis>,
+    pub today: usize,
+    pub open_now: usize,
+    pub overdue_now: usize,
+}
+
+/// What the KPIs are asked for: the period `[from, to)`, the unit (a code prefix length: 15 grid,
+/// 12 village, 9 township) and optionally one cell's subtree. `today` is local midnight.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub today: DateTime<Utc>,
+    pub unit_prefix: usize,
+    pub code: Option<String>,
+}
+
+/// `GET /api/v1/stats` and the KPI export: every incident since the earlier of `from` and today
+/// (the deadline of each counted by the working-day calendar), grouped by unit.
+pub async fn stats(
+    client: &Client,
+    calendar: &Calendar,
+    query: &StatsQuery,
+    now: DateTime<Utc>,
+) -> Result<Stats, IncidentError> {
+    let rows = store::list(
+        client,
+        &IncidentFilter {
+            since: Some(query.from.min(query.today)),
+            until: None,
+            cell_prefix: query.code.clone(),
+            limit: 1_000_000,
+            ..IncidentFilter::default()
+        },
+    )
+    .await?;
+    let input: Vec<KpiIncident> = rows
+        .iter()
+        .map(|r| KpiIncident {
+            cell: r.cell.clone(),
+            created_at: r.created_at,
+            voided: r.state == State::Voided,
+            finished: r.state.is_finished(),
+            deadline_at: Some(
+                r.clock()
+                    .status(calendar, r.closed_at.unwrap_or(now))
+                    .deadline_at,
+            ),
+            closed_at: r.closed_at,
+            rating: r.rating.clone(),
+        })
+        .collect();
+    let (total, groups) = kpis(&input, query.from, query.to, now, query.unit_prefix);
+    Ok(Stats {
+        total,
+        groups,
+        today: rows.iter().filter(|r| r.created_at >= query.today).count(),
+        open_now: input.iter().filter(|i| !i.finished).count(),
+        overdue_now: input
+            .iter()
+            .filter(|i| !i.finished && i.deadline_at.is_some_and(|d| d < now))
+            .count(),
+    })
 }

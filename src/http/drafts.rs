@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use geo_types::Coord;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::AuthUser;
@@ -42,11 +44,6 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
 
 fn parse_code(code: &str, field: &str) -> Result<CellCode, ApiError> {
     CellCode::parse(code).map_err(|e| ApiError::bad_field(field, e.to_string()))
-}
-
-fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
-    body.as_object()
-        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))
 }
 
 async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
@@ -97,35 +94,46 @@ async fn edit_draft<T>(
     .await?
 }
 
+/// The body of `PUT /api/v1/drafts/{id}/cells/{code}`: a GeoJSON Feature.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellFeature {
+    #[serde(rename = "type")]
+    kind: FeatureTag,
+    /// name, kind, parent, …; those left out keep the cell's current values.
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Map<String, Value>>,
+    /// A Polygon or MultiPolygon (CGCS2000); optional for an existing cell.
+    #[schema(value_type = Option<Object>)]
+    geometry: Option<Value>,
+    /// GeoJSON's own members, accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    #[allow(dead_code)]
+    id: Option<Value>,
+    #[allow(dead_code)]
+    bbox: Option<Vec<f64>>,
+}
+
+/// The only GeoJSON type a cell body may have.
+#[derive(Debug, Deserialize, ToSchema)]
+pub enum FeatureTag {
+    Feature,
+}
+
 /// `PUT /api/v1/drafts/{id}/cells/{code}` with a GeoJSON Feature: writes the cell (new or
 /// replacing). Properties left out keep the cell's current values; the geometry is required for
 /// a new cell and optional otherwise.
-#[utoipa::path(put, path = "/api/v1/drafts/{id}/cells/{code}", tag = "planning", params(("id" = String, Path, description = "draft id"), ("code" = String, Path, description = "cell code")), request_body(content = serde_json::Value, content_type = "application/json", description = "A GeoJSON Feature (properties left out keep their values)"), responses((status = 200, description = "The draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/drafts/{id}/cells/{code}", tag = "planning", params(("id" = String, Path, description = "draft id"), ("code" = String, Path, description = "cell code")), request_body(content = CellFeature, content_type = "application/json"), responses((status = 200, description = "The draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn put_cell(
     State(state): State<AppState>,
     user: AuthUser,
     Path((id, code)): Path<(String, String)>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(feature): JsonBody<CellFeature>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
     let code = parse_code(&code, "code")?;
-    let feature = object(&body)?;
-    if feature.get("type").and_then(Value::as_str) != Some("Feature") {
-        return Err(ApiError::bad_field(
-            "type",
-            "the body must be a GeoJSON Feature",
-        ));
-    }
-    let props = match feature.get("properties") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(p)) => p.clone(),
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                "properties",
-                "properties must be an object",
-            ));
-        }
-    };
+    let FeatureTag::Feature = feature.kind;
+    let props = feature.properties.unwrap_or_default();
     if let Some(other) = props.get("code").and_then(Value::as_str)
         && other != code.as_str()
     {
@@ -134,7 +142,7 @@ pub async fn put_cell(
             format!("the code in the body ({other}) differs from the path ({code})"),
         ));
     }
-    let geometry = feature.get("geometry").cloned();
+    let geometry = feature.geometry;
     let ((), stored) = edit_draft(&state, &id, |view, draft| {
         // Start from the cell as the draft sees it, overlay what the body says.
         let mut merged = match view.get(code.as_str()) {
@@ -212,30 +220,50 @@ async fn codes_used(state: &AppState, codes: &[&str]) -> Result<BTreeSet<String>
     Ok(used)
 }
 
+/// The body of `POST /api/v1/drafts/{id}/split`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// The cell to split.
+    code: String,
+    /// A GeoJSON LineString (or a Feature holding one) crossing the cell.
+    #[schema(value_type = Object)]
+    line: Value,
+    /// Line ends within this many metres of the boundary snap onto it (0–50, default 0.5).
+    #[schema(minimum = 0, maximum = 50)]
+    snap_m: Option<f64>,
+}
+
+/// The body of `POST /api/v1/drafts/{id}/merge`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The neighbouring cells of one parent to merge.
+    codes: Vec<String>,
+    /// The merged cell's name (default: the first cell's).
+    name: Option<String>,
+}
+
 /// `POST /api/v1/drafts/{id}/split` `{"code", "line": LineString, "snap_m"?}` → the two new codes.
-#[utoipa::path(post, path = "/api/v1/drafts/{id}/split", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{code, line: LineString, snap_m?}"), responses((status = 200, description = "new_codes and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/split", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = SplitBody, content_type = "application/json"), responses((status = 200, description = "new_codes and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn split(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<SplitBody>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
-    let body = object(&body)?;
-    let code = body
-        .get("code")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_field("code", "code (the cell to split) is required"))?;
-    let code = parse_code(code, "code")?;
-    let line = parse_line(body.get("line"))?;
-    let snap_m = match body.get("snap_m") {
-        None | Some(Value::Null) => 0.5,
-        Some(v) => v
-            .as_f64()
-            .filter(|m| m.is_finite() && (0.0..=50.0).contains(m))
-            .ok_or_else(|| {
-                ApiError::bad_field("snap_m", "snap_m must be a number of metres 0–50")
-            })?,
+    let code = parse_code(&body.code, "code")?;
+    let line = parse_line(Some(&body.line))?;
+    let snap_m = match body.snap_m {
+        None => 0.5,
+        Some(m) if m.is_finite() && (0.0..=50.0).contains(&m) => m,
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "snap_m",
+                "snap_m must be a number of metres 0–50",
+            ));
+        }
     };
     let used = codes_used(&state, &[code.as_str()]).await?;
     let (new_codes, stored) = edit_draft(&state, &id, |view, draft| {
@@ -281,33 +309,25 @@ fn parse_line(value: Option<&Value>) -> Result<Vec<Coord<f64>>, ApiError> {
 }
 
 /// `POST /api/v1/drafts/{id}/merge` `{"codes": [...], "name"?}` → the new code.
-#[utoipa::path(post, path = "/api/v1/drafts/{id}/merge", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{codes, name?}"), responses((status = 200, description = "new_code and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/merge", tag = "planning", params(("id" = String, Path, description = "draft id")), request_body(content = MergeBody, content_type = "application/json"), responses((status = 200, description = "new_code and the draft", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn merge(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<MergeBody>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
-    let body = object(&body)?;
     let codes: Vec<String> = body
-        .get("codes")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::bad_field("codes", "codes (the cells to merge) is required"))?
+        .codes
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            c.as_str()
-                .and_then(|s| CellCode::parse(s).ok())
+            CellCode::parse(c)
                 .map(|c| c.to_string())
-                .ok_or_else(|| ApiError::bad_field(&format!("codes[{i}]"), "not a cell code"))
+                .map_err(|e| ApiError::bad_field(&format!("codes[{i}]"), e.to_string()))
         })
         .collect::<Result<_, _>>()?;
-    let name = match body.get("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(ApiError::bad_field("name", "name must be a string")),
-    };
+    let name = body.name;
     let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
     let used = codes_used(&state, &refs).await?;
     let (new_code, stored) = edit_draft(&state, &id, |view, draft| {
@@ -441,24 +461,26 @@ pub async fn revert(
     ))
 }
 
+/// `GET /api/v1/buildings` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BuildingsParams {
+    /// The cell whose buildings are wanted.
+    #[param(example = "330106001001001")]
+    cell: String,
+}
+
 /// `GET /api/v1/buildings?cell=CODE` (planners): the cell's building points with addresses and
 /// household counts, so the editor can snap boundaries to buildings. No person data.
-#[utoipa::path(get, path = "/api/v1/buildings", tag = "planning", params(("cell" = Option<String>, Query, description = "a cell code")), responses((status = 200, description = "Building points with addresses and household counts", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/buildings", tag = "planning", params(BuildingsParams), responses((status = 200, description = "Building points with addresses and household counts", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn buildings(
     State(state): State<AppState>,
     user: AuthUser,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    super::params::Params(query): super::params::Params<BuildingsParams>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
-    if let Some(other) = query.keys().find(|k| k.as_str() != "cell") {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}; use cell"),
-        ));
-    }
-    let cell = query
-        .get("cell")
-        .ok_or_else(|| ApiError::bad_field("cell", "cell (a cell code) is required"))?;
+    let cell = &query.cell;
     let cell = parse_code(cell, "cell")?;
     let features = store::buildings::in_cell(&*client(&state).await?, cell.as_str()).await?;
     Ok(Json(

@@ -1,10 +1,12 @@
 //! The field (grid workers, the 12345 hotline, the command centre): report incidents, act on
 //! them through the closed loop, list them, and the KPIs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -14,13 +16,13 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::params::Params;
 use super::openapi::ErrorBody;
 use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access};
 use crate::domain::calendar::china;
 use crate::domain::incident::{self, State as IncidentState};
-use crate::domain::kpi::{KpiIncident, kpis};
 use crate::domain::role::Role;
 use crate::geometry::crs::Crs;
 use crate::store::StoreError;
@@ -154,27 +156,40 @@ pub async fn teams_of(
     Ok(teams)
 }
 
-/// The rows `user` may see, each as the rule lets them see it.
-async fn shaped(
+/// Rows as the rule let the caller see them (the access decided by the use case), shaped: the
+/// incident JSON with the grid's team, cut down to a summary where that is all they may see.
+pub(super) async fn shaped<'a>(
     state: &AppState,
-    user: &User,
-    rows: &[IncidentRow],
-) -> Result<Vec<Value>, ApiError> {
-    let visible: Vec<(&IncidentRow, IncidentAccess)> = rows
+    rows: &'a [(IncidentRow, IncidentAccess)],
+) -> Result<Vec<(&'a IncidentRow, Value)>, ApiError> {
+    let refs: Vec<&IncidentRow> = rows
         .iter()
-        .map(|r| (r, access_of(user, r.cell.as_deref())))
         .filter(|(_, access)| *access != IncidentAccess::Denied)
+        .map(|(r, _)| r)
         .collect();
-    let refs: Vec<&IncidentRow> = visible.iter().map(|(r, _)| *r).collect();
     let teams = teams_of(&*client(state).await?, &refs).await?;
     let atlas = state.atlas.load_full();
     let now = Utc::now();
-    Ok(visible
-        .into_iter()
+    Ok(rows
+        .iter()
         .filter_map(|(r, access)| {
-            view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)
+            view_incident(*access, incident_json(r, &atlas, state, &teams, now), &atlas)
+                .map(|v| (r, v))
         })
         .collect())
+}
+
+/// The one shaped incident, or a 403 if the rule hides it.
+async fn shaped_one(
+    state: &AppState,
+    row: IncidentRow,
+    access: IncidentAccess,
+) -> Result<Value, ApiError> {
+    shaped(state, &[(row, access)])
+        .await?
+        .pop()
+        .map(|(_, v)| v)
+        .ok_or_else(|| ApiError::Forbidden(vec![Role::Command]))
 }
 
 /// The body of `POST /api/v1/incidents/{id}/actions`.
@@ -384,13 +399,41 @@ fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
         })
 }
 
+/// `GET /api/v1/incidents` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Reported in the last so many hours.
+    #[param(minimum = 1, maximum = 8784)]
+    hours: Option<i64>,
+    /// Reported from this day (YYYY-MM-DD) or instant (RFC 3339).
+    #[param(example = "2026-11-01")]
+    from: Option<String>,
+    /// Reported before this day or instant.
+    #[param(example = "2026-12-01")]
+    to: Option<String>,
+    /// States, comma-separated (e.g. 待受理,处置中).
+    #[param(example = "待受理")]
+    state: Option<String>,
+    /// A category code prefix.
+    #[param(example = "01")]
+    category: Option<String>,
+    /// A cell code prefix.
+    #[param(example = "330106")]
+    cell: Option<String>,
+    /// At most this many, newest first (default 500).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<i64>,
+}
+
 /// `GET /api/v1/incidents?hours=&from=&to=&state=&category=&cell=&limit=` (command, admin; a
 /// worker sees the incidents of its own grids).
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(("hours" = Option<String>, Query, description = "1–8784"), ("from" = Option<String>, Query, description = "date"), ("to" = Option<String>, Query, description = "date"), ("state" = Option<String>, Query, description = "states, comma-separated"), ("category" = Option<String>, Query, description = "code prefix"), ("cell" = Option<String>, Query, description = "code prefix"), ("limit" = Option<String>, Query, description = "1–10000")), responses((status = 200, description = "Incidents the caller may see, newest first", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListParams), responses((status = 200, description = "Incidents the caller may see, newest first", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user
         .require(&[Role::Command, Role::Worker, Role::Planner])?
@@ -399,52 +442,43 @@ pub async fn list(
         limit: 500,
         ..IncidentFilter::default()
     };
-    for (key, value) in &query {
-        match key.as_str() {
-            "hours" => {
-                let h: i64 = value
-                    .parse()
-                    .ok()
-                    .filter(|h| (1..=24 * 366).contains(h))
-                    .ok_or_else(|| ApiError::bad_field("hours", "hours must be 1–8784"))?;
-                filter.since = Some(Utc::now() - chrono::TimeDelta::hours(h));
-            }
-            "from" => filter.since = Some(parse_time("from", value)?),
-            "to" => filter.until = Some(parse_time("to", value)?),
-            "state" => {
-                let states = value
-                    .split(',')
-                    .map(|s| {
-                        IncidentState::parse(s).ok_or_else(|| {
-                            ApiError::bad_field("state", format!("unknown state {s:?}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                filter.states = Some(states);
-            }
-            "category" => filter.category_prefix = Some(value.clone()),
-            "cell" => filter.cell_prefix = Some(value.clone()),
-            "limit" => {
-                filter.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=10_000).contains(l))
-                    .ok_or_else(|| ApiError::bad_field("limit", "limit must be 1–10000"))?;
-            }
-            other => {
-                return Err(ApiError::bad_field(
-                    other,
-                    format!("unknown query parameter {other:?}"),
-                ));
-            }
+    if let Some(h) = query.hours {
+        if !(1..=24 * 366).contains(&h) {
+            return Err(ApiError::bad_field("hours", "hours must be 1–8784"));
         }
+        filter.since = Some(Utc::now() - chrono::TimeDelta::hours(h));
     }
-    let rows: Vec<IncidentRow> = use_case::list(&*client(&state).await?, &u, filter)
+    if let Some(v) = &query.from {
+        filter.since = Some(parse_time("from", v)?);
+    }
+    if let Some(v) = &query.to {
+        filter.until = Some(parse_time("to", v)?);
+    }
+    if let Some(value) = &query.state {
+        let states = value
+            .split(',')
+            .map(|s| {
+                IncidentState::parse(s)
+                    .ok_or_else(|| ApiError::bad_field("state", format!("unknown state {s:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        filter.states = Some(states);
+    }
+    filter.category_prefix = query.category;
+    filter.cell_prefix = query.cell;
+    if let Some(l) = query.limit {
+        if !(1..=10_000).contains(&l) {
+            return Err(ApiError::bad_field("limit", "limit must be 1–10000"));
+        }
+        filter.limit = l;
+    }
+    let rows = use_case::list(&*client(&state).await?, &u, filter).await?;
+    let incidents: Vec<Value> = shaped(&state, &rows)
         .await?
         .into_iter()
-        .map(|(row, _)| row)
+        .map(|(_, v)| v)
         .collect();
-    Ok(Json(json!({"incidents": shaped(&state, &u, &rows).await?})))
+    Ok(Json(json!({"incidents": incidents})))
 }
 
 /// `GET /api/v1/incidents/{id}` with its event history.
@@ -459,12 +493,9 @@ pub async fn show(
         .clone();
     let id = parse_id(&id)?;
     let client = client(&state).await?;
-    let (row, _, events) = use_case::show(&client, &u, id).await?;
+    let (row, access, events) = use_case::show(&client, &u, id).await?;
     drop(client);
-    let incident = shaped(&state, &u, std::slice::from_ref(&row))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Forbidden(vec![Role::Command]))?;
+    let incident = shaped_one(&state, row, access).await?;
     Ok(Json(json!({"incident": incident, "events": events})))
 }
 
@@ -509,20 +540,57 @@ pub async fn act(
     )
     .await?;
     drop(client);
-    let incident = shaped(&state, &u, std::slice::from_ref(&result))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Forbidden(vec![Role::Command]))?;
+    let access = access_of(&u, result.cell.as_deref());
+    let incident = shaped_one(&state, result, access).await?;
     Ok(Json(json!({"incident": incident})))
 }
 
 /// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
 /// planner): the KPIs per unit and in total, plus today's reports and the open ones.
-#[utoipa::path(get, path = "/api/v1/stats", tag = "incidents", params(("from" = Option<String>, Query, description = "date"), ("to" = Option<String>, Query, description = "date"), ("level" = Option<String>, Query, description = "grid | village | township"), ("code" = Option<String>, Query, description = "a cell code"), ("format" = Option<String>, Query, description = "json | csv")), responses((status = 200, description = "KPIs", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+/// `GET /api/v1/stats` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// First day (YYYY-MM-DD, China time) or an RFC 3339 instant; default 30 days ago.
+    #[param(example = "2026-11-01")]
+    from: Option<String>,
+    /// Last day, inclusive (YYYY-MM-DD) or an RFC 3339 instant; default now.
+    #[param(example = "2026-11-30")]
+    to: Option<String>,
+    /// The unit the KPIs are grouped by; default village.
+    level: Option<StatsLevel>,
+    /// Only this cell's subtree.
+    #[param(example = "330106001001")]
+    code: Option<String>,
+    /// json (default) | csv
+    format: Option<StatsFormat>,
+}
+
+/// The unit KPIs are grouped by.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsLevel {
+    Grid,
+    Village,
+    Township,
+}
+
+/// How the KPIs are answered.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatsFormat {
+    Json,
+    Csv,
+}
+
+/// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
+/// planner): the KPIs per unit and in total, plus today's reports and the open ones.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "incidents", params(StatsParams), responses((status = 200, description = "KPIs", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn stats(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<StatsParams>,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Command, Role::Planner])?;
     let now = Utc::now();
@@ -536,90 +604,51 @@ pub async fn stats(
         .single()
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
-    let from = match query.get("from") {
+    let from = match &query.from {
         Some(v) => parse_time("from", v)?,
         None => today - chrono::TimeDelta::days(30),
     };
-    let to = match query.get("to") {
+    let to = match &query.to {
         Some(v) => parse_time("to", v)? + chrono::TimeDelta::days(i64::from(!v.contains('T'))),
         None => now + chrono::TimeDelta::seconds(1),
     };
     if to <= from {
         return Err(ApiError::bad_field("to", "to must be after from"));
     }
-    let level = query.get("level").map(String::as_str).unwrap_or("village");
-    let prefix = match level {
-        "grid" => 15,
-        "village" => 12,
-        "township" => 9,
-        other => {
-            return Err(ApiError::bad_field(
-                "level",
-                format!("level must be grid, village or township, got {other:?}"),
-            ));
-        }
+    let (level, prefix) = match query.level.unwrap_or(StatsLevel::Village) {
+        StatsLevel::Grid => ("grid", 15),
+        StatsLevel::Village => ("village", 12),
+        StatsLevel::Township => ("township", 9),
     };
     let code = query
-        .get("code")
+        .code
+        .as_deref()
         .map(|c| {
             crate::domain::code::CellCode::parse(c)
                 .map(|c| c.to_string())
                 .map_err(|e| ApiError::bad_field("code", e.to_string()))
         })
         .transpose()?;
-    let csv = match query.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "format",
-                format!("format must be json or csv, got {other:?}"),
-            ));
-        }
-    };
-    if let Some(other) = query
-        .keys()
-        .find(|k| !["from", "to", "level", "code", "format"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}"),
-        ));
-    }
-    let rows = store::list(
+    let csv = matches!(query.format, Some(StatsFormat::Csv));
+    let use_case::Stats {
+        total,
+        groups,
+        today: today_count,
+        open_now,
+        overdue_now,
+    } = use_case::stats(
         &*client(&state).await?,
-        &IncidentFilter {
-            since: Some(from.min(today)),
-            until: None,
-            cell_prefix: code.clone(),
-            limit: 1_000_000,
-            ..IncidentFilter::default()
+        &state.calendar.load(),
+        &use_case::StatsQuery {
+            from,
+            to,
+            today,
+            unit_prefix: prefix,
+            code,
         },
+        now,
     )
     .await?;
-    let input: Vec<KpiIncident> = rows
-        .iter()
-        .map(|r| KpiIncident {
-            cell: r.cell.clone(),
-            created_at: r.created_at,
-            voided: r.state == IncidentState::Voided,
-            finished: r.state.is_finished(),
-            deadline_at: Some(
-                r.clock()
-                    .status(&state.calendar.load(), r.closed_at.unwrap_or(now))
-                    .deadline_at,
-            ),
-            closed_at: r.closed_at,
-            rating: r.rating.clone(),
-        })
-        .collect();
-    let (total, groups) = kpis(&input, from, to, now, prefix);
-    let today_count = rows.iter().filter(|r| r.created_at >= today).count();
-    let open_now = input.iter().filter(|i| !i.finished).count();
-    let overdue_now = input
-        .iter()
-        .filter(|i| !i.finished && i.deadline_at.is_some_and(|d| d < now))
-        .count();
     let atlas = state.atlas.load_full();
     let name_of = |code: &str| atlas.get(code).map(|c| c.name.clone());
     if csv {

@@ -46,26 +46,29 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(bad) = first_unstorable(&value) {
         return Err(ApiError::bad_field(bad.field(), bad.to_string()));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let message = e.inner().to_string();
-        let path = e.path().to_string();
-        // A missing or unknown field is reported at its parent; name the field itself.
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|prefix| {
-                let rest = message.strip_prefix(prefix)?;
-                rest.split('`').next().map(str::to_string)
-            });
-        let field = match (path.as_str(), named) {
-            (".", Some(name)) => name,
-            (".", None) => "body".to_string(),
-            // An unknown field's path already ends with it.
-            (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
-            (p, Some(name)) => format!("{p}.{name}"),
-            (p, None) => p.to_string(),
-        };
-        ApiError::bad_field(&field, format!("{field}: {message}"))
-    })
+    serde_path_to_error::deserialize(value).map_err(named)
+}
+
+/// A deserialisation error as a 400 naming the field: serde reports a missing or unknown field at
+/// its parent, so the field's own name is appended (shared with the query extractor).
+pub fn named<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let message = e.inner().to_string();
+    let path = e.path().to_string();
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| {
+            let rest = message.strip_prefix(prefix)?;
+            rest.split('`').next().map(str::to_string)
+        });
+    let field = match (path.as_str(), named) {
+        (".", Some(name)) => name,
+        (".", None) => "body".to_string(),
+        // An unknown field's path already ends with it.
+        (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
+        (p, Some(name)) => format!("{p}.{name}"),
+        (p, None) => p.to_string(),
+    };
+    ApiError::bad_field(&field, format!("{field}: {message}"))
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>

@@ -2,11 +2,12 @@
 //! `last_event_id=`) replays what a reconnecting client missed from the database, then the stream
 //! continues live. EventSource cannot send headers, so the token may come as `access_token=`.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -16,6 +17,7 @@ use super::AppState;
 use super::auth::{ClientAddr, authenticate, bearer_token};
 use super::error::ApiError;
 use super::field::view_live_event;
+use super::params::Params;
 use crate::domain::role::Role;
 use crate::store::incidents::live_after;
 
@@ -28,31 +30,43 @@ fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
         .data(payload.to_string())
 }
 
-#[utoipa::path(get, path = "/api/v1/live", tag = "incidents", params(("access_token" = Option<String>, Query, description = "the token, for EventSource (which sends no headers)"), ("last_event_id" = Option<String>, Query, description = "replay from after this event id (or the Last-Event-ID header)")), responses((status = 200, description = "Server-Sent Events: incident.created, incident.updated, atlas.revision", content_type = "text/event-stream", body = String), (status = "4XX", description = "Refused", body = super::openapi::ErrorBody)), security(("bearer" = [])))]
+/// `GET /api/v1/live` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LiveParams {
+    /// The token, for EventSource (which sends no headers).
+    access_token: Option<String>,
+    /// Replay from after this event id (or the Last-Event-ID header).
+    #[param(minimum = 0)]
+    last_event_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/live", tag = "incidents", params(LiveParams), responses((status = 200, description = "Server-Sent Events: incident.created, incident.updated, atlas.revision", content_type = "text/event-stream", body = String), (status = "4XX", description = "Refused", body = super::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn live(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<LiveParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let token = bearer_token(&headers)?
-        .or_else(|| query.get("access_token").cloned())
+        .or(query.access_token)
         .ok_or(ApiError::Unauthenticated)?;
     let user = authenticate(&state, addr, &token).await?;
     if !user.role.permits(&[Role::Command, Role::Planner]) {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
-    let last: Option<i64> = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| query.get("last_event_id").cloned())
-        .map(|v| {
-            v.trim().parse().map_err(|_| {
-                ApiError::bad_field("Last-Event-ID", "Last-Event-ID must be an event id")
-            })
-        })
-        .transpose()?;
+    let last: Option<i64> = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_field("Last-Event-ID", "Last-Event-ID must be an event id")
+                })?,
+        ),
+        None => query.last_event_id,
+    };
     // Subscribe first, replay second: nothing falls between the two.
     let mut live = state.live.subscribe();
     let (send, receive) = tokio::sync::mpsc::channel::<Event>(1024);

@@ -1,67 +1,65 @@
 //! `GET /api/v1/locate`: which township, village and grid a point falls in, from the atlas
 //! snapshot (never the database).
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::Params;
 use super::openapi::ErrorBody;
 use crate::geometry::crs::Crs;
 
 use crate::atlas::NEAR_BOUNDARY_M;
 
-#[utoipa::path(get, path = "/api/v1/locate", tag = "public", params(("lon" = Option<String>, Query, description = "longitude"), ("lat" = Option<String>, Query, description = "latitude"), ("crs" = Option<String>, Query, description = "cgcs2000 | wgs84 | gcj02 | bd09 | EPSG:4513–4554"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "The chain of cells at the point", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+/// `GET /api/v1/locate` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LocateQuery {
+    /// Longitude (degrees), or easting in metres for a Gauss-Krüger CRS.
+    #[param(example = 120.16)]
+    lon: f64,
+    /// Latitude (degrees), or northing in metres for a Gauss-Krüger CRS.
+    #[param(example = 30.27)]
+    lat: f64,
+    /// cgcs2000 (default) | wgs84 | gcj02 | bd09 | EPSG:4513–4554
+    #[param(example = "cgcs2000")]
+    crs: Option<String>,
+    /// A past revision to answer from.
+    #[param(minimum = 0)]
+    as_of: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/locate", tag = "public", params(LocateQuery), responses((status = 200, description = "The chain of cells at the point", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn locate(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<LocateQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let number = |field: &str, range: std::ops::RangeInclusive<f64>| -> Result<f64, ApiError> {
-        let text = query
-            .get(field)
-            .ok_or_else(|| ApiError::bad_field(field, format!("{field} is required")))?;
-        text.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && range.contains(v))
-            .ok_or_else(|| {
-                ApiError::bad_field(
-                    field,
-                    format!("{field} must be a number in {range:?}, got {text:?}"),
-                )
-            })
-    };
-    let lon = number("lon", -180.0..=180.0)?;
-    let lat = number("lat", -90.0..=90.0)?;
-    let crs_name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
+    let crs_name = query.crs.as_deref().unwrap_or("cgcs2000");
     let crs = Crs::parse(crs_name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
             format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:4513–4554, got {crs_name:?}"),
         )
     })?;
-    let as_of = query
-        .get("as_of")
-        .map(|v| {
-            v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                ApiError::bad_field(
-                    "as_of",
-                    format!("as_of must be a revision number, got {v:?}"),
-                )
-            })
-        })
-        .transpose()?;
-    if let Some(other) = query
-        .keys()
-        .find(|k| !["lon", "lat", "crs", "as_of"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}"),
-        ));
+    // Degrees are bounded; a projected CRS's metres only need to be finite.
+    let geographic = matches!(crs, Crs::Geographic(_));
+    for (field, value, limit) in [("lon", query.lon, 180.0), ("lat", query.lat, 90.0)] {
+        if !value.is_finite() || (geographic && value.abs() > limit) {
+            return Err(ApiError::bad_field(
+                field,
+                format!("{field} must be a number in ±{limit} degrees, got {value}"),
+            ));
+        }
     }
+    if query.as_of.is_some_and(|n| n < 0) {
+        return Err(ApiError::bad_field("as_of", "as_of must be a revision number ≥ 0"));
+    }
+    let (lon, lat, as_of) = (query.lon, query.lat, query.as_of);
     let point = crs
         .to_cgcs2000(lon, lat)
         .map_err(|e| ApiError::bad_field("lon", e))?;

@@ -12,6 +12,7 @@ pub mod json;
 pub mod live;
 pub mod locate;
 pub mod open311;
+pub mod params;
 pub mod openapi;
 pub mod planning;
 pub mod poster;

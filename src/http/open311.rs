@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -17,13 +17,17 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::{ClientAddr, authenticate};
 use super::error::ApiError;
-use super::field::{access_of, incident_json, report_incident, teams_of, view_incident};
+use super::field::report_incident;
+use super::params::Params;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use super::openapi::GeoReportError;
-use crate::app::incidents::Report;
+use crate::app::incidents::{self as use_case, IncidentError, Report, code_of_path};
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
 use crate::domain::role::Role;
 use crate::geometry::crs::Crs;
+use crate::store::StoreError;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
 use std::net::IpAddr;
@@ -134,112 +138,126 @@ fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
     })
 }
 
-/// The rows `user` may see (the incident rule, `domain::access`), as GeoReport requests.
+/// The rows as the use case let `user` see them (the incident rule, `domain::access`), as
+/// GeoReport requests.
 async fn shape(
     state: &AppState,
-    user: &User,
-    rows: &[IncidentRow],
+    rows: &[(IncidentRow, IncidentAccess)],
 ) -> Result<Vec<Value>, Response> {
-    let client = state.pool.get().await.map_err(|e| unavailable(&e))?;
-    let rows: Vec<&IncidentRow> = rows
-        .iter()
-        .filter(|r| access_of(user, r.cell.as_deref()) != IncidentAccess::Denied)
-        .collect();
-    let teams = teams_of(&client, &rows)
+    let categories = match state.pool.get().await {
+        Ok(client) => store::categories(&client)
+            .await
+            .map_err(|e| unavailable(&e))?,
+        Err(e) => return Err(unavailable(&e)),
+    };
+    let shaped = super::field::shaped(state, rows)
         .await
-        .map_err(|e| unavailable(&e))?;
-    let categories = store::categories(&client).await.unwrap_or_default();
-    let atlas = state.atlas.load_full();
-    let now = Utc::now();
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let access = access_of(user, r.cell.as_deref());
-            let mut shaped =
-                view_incident(access, incident_json(r, &atlas, state, &teams, now), &atlas)?;
-            let code = categories
-                .iter()
-                .find(|c| c.parent.is_some() && r.category.ends_with(&c.name))
-                .map(|c| c.code.clone());
-            shaped["service_code"] = json!(code);
-            Some(request_json(r, &shaped))
+        .map_err(|e| error(e.status(), described(&e)))?;
+    Ok(shaped
+        .into_iter()
+        .map(|(row, mut shaped)| {
+            let code = code_of_path(&categories, &row.category);
+            shaped["service_code"] = json!((!code.is_empty()).then_some(code));
+            request_json(row, &shaped)
         })
         .collect())
 }
 
+/// `GET /open311/v2/requests.json` parameters (GeoReport v2 names).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// A gridmap token of a worker or the command centre.
+    api_key: Option<String>,
+    status: Option<RequestStatus>,
+    /// RFC 3339.
+    #[param(example = "2026-11-01T00:00:00+08:00")]
+    start_date: Option<String>,
+    /// RFC 3339.
+    #[param(example = "2026-12-01T00:00:00+08:00")]
+    end_date: Option<String>,
+    /// A category (service) code.
+    #[param(example = "010101")]
+    service_code: Option<String>,
+    /// Request ids, comma-separated.
+    #[param(example = "1,2")]
+    service_request_id: Option<String>,
+}
+
+/// A GeoReport request's status.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    Open,
+    Closed,
+}
+
+/// `GET /open311/v2/requests/{id}.json` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KeyParams {
+    /// A gridmap token of a worker or the command centre.
+    api_key: Option<String>,
+}
+
 /// `GET /open311/v2/requests.json?api_key=&status=open|closed&start_date=&end_date=&service_code=`.
-#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311", params(("api_key" = Option<String>, Query, description = "a gridmap token"), ("status" = Option<String>, Query, description = "open | closed"), ("start_date" = Option<String>, Query, description = "RFC 3339"), ("end_date" = Option<String>, Query, description = "RFC 3339"), ("service_code" = Option<String>, Query, description = "a category code"), ("service_request_id" = Option<String>, Query, description = "ids, comma-separated")), responses((status = 200, description = "Requests the key may see", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
+#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311", params(ListParams), responses((status = 200, description = "Requests the key may see", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn list(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<ListParams>,
 ) -> Response {
-    let user = match caller(&state, addr, query.get("api_key").map(String::as_str)).await {
+    let user = match caller(&state, addr, query.api_key.as_deref()).await {
         Ok(u) => u,
         Err(e) => return e,
     };
-    let mut filter = IncidentFilter {
+    let time = |key: &str, v: &Option<String>| match v {
+        None => Ok(None),
+        Some(v) => chrono::DateTime::parse_from_rfc3339(v)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{key}: must be ISO 8601 (RFC 3339), got {v:?}"),
+                )
+            }),
+    };
+    let (since, until) = match (
+        time("start_date", &query.start_date),
+        time("end_date", &query.end_date),
+    ) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let filter = IncidentFilter {
         limit: 1000,
-        // A worker's own grids, narrowed in SQL; `shape` applies the rule to every row.
-        cells_within: (user.role == Role::Worker).then(|| user.cells.clone()),
+        since,
+        until,
+        states: query.status.map(|status| {
+            let closed = matches!(status, RequestStatus::Closed);
+            incident::State::all()
+                .filter(|s| s.is_finished() == closed)
+                .collect()
+        }),
         ..IncidentFilter::default()
     };
-    for (key, value) in &query {
-        let time = |v: &str| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
-                .ok()
-        };
-        let bad_time = || {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("{key}: must be ISO 8601 (RFC 3339)"),
-            )
-        };
-        match key.as_str() {
-            "api_key" => {}
-            "status" => {
-                filter.states = Some(match value.as_str() {
-                    "open" => incident::State::all()
-                        .filter(|s| !s.is_finished())
-                        .collect(),
-                    "closed" => incident::State::all().filter(|s| s.is_finished()).collect(),
-                    _ => return error(StatusCode::BAD_REQUEST, "status: must be open or closed"),
-                })
-            }
-            "start_date" => match time(value) {
-                Some(t) => filter.since = Some(t),
-                None => return bad_time(),
-            },
-            "end_date" => match time(value) {
-                Some(t) => filter.until = Some(t),
-                None => return bad_time(),
-            },
-            "service_code" => filter.category_prefix = None,
-            "service_request_id" => {}
-            other => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("{other}: unknown parameter"),
-                );
-            }
-        }
-    }
     let Ok(client) = state.pool.get().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     };
-    let mut rows = match store::list(&client, &filter).await {
+    let mut rows = match use_case::list(&client, &user, filter).await {
         Ok(r) => r,
         Err(e) => return unavailable(&e),
     };
     drop(client);
-    if let Some(ids) = query.get("service_request_id") {
+    if let Some(ids) = &query.service_request_id {
         let wanted: Vec<&str> = ids.split(',').collect();
-        rows.retain(|r| wanted.contains(&r.id.to_string().as_str()));
+        rows.retain(|(r, _)| wanted.contains(&r.id.to_string().as_str()));
     }
-    match shape(&state, &user, &rows).await {
+    match shape(&state, &rows).await {
         Ok(mut list) => {
-            if let Some(code) = query.get("service_code") {
+            if let Some(code) = &query.service_code {
                 list.retain(|r| r["service_code"] == code.as_str());
             }
             Json(list).into_response()
@@ -249,14 +267,14 @@ pub async fn list(
 }
 
 /// `GET /open311/v2/requests/{id}.json`.
-#[utoipa::path(get, path = "/open311/v2/requests/{id}.json", tag = "open311", params(("id" = String, Path, description = "request id"), ("api_key" = Option<String>, Query, description = "a gridmap token")), responses((status = 200, description = "One request", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
+#[utoipa::path(get, path = "/open311/v2/requests/{id}.json", tag = "open311", params(("id" = String, Path, description = "request id"), KeyParams), responses((status = 200, description = "One request", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
 pub async fn show(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     Path(file): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<KeyParams>,
 ) -> Response {
-    let user = match caller(&state, addr, query.get("api_key").map(String::as_str)).await {
+    let user = match caller(&state, addr, query.api_key.as_deref()).await {
         Ok(u) => u,
         Err(e) => return e,
     };
@@ -272,23 +290,24 @@ pub async fn show(
     let Ok(client) = state.pool.get().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     };
-    let row = match store::load(&client, id).await {
-        Ok(r) => r,
-        Err(_) => {
+    let (row, access) = match use_case::show(&client, &user, id).await {
+        Ok((row, access, _)) => (row, access),
+        Err(IncidentError::NotYours) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!("service_request_id: request {id} is not in this key's grids"),
+            );
+        }
+        Err(IncidentError::Store(StoreError::NotFound(_))) => {
             return error(
                 StatusCode::NOT_FOUND,
                 format!("service_request_id: no request {id}"),
             );
         }
+        Err(e) => return unavailable(&e),
     };
     drop(client);
-    if access_of(&user, row.cell.as_deref()) == IncidentAccess::Denied {
-        return error(
-            StatusCode::FORBIDDEN,
-            format!("service_request_id: request {id} is not in this key's grids"),
-        );
-    }
-    match shape(&state, &user, &[row]).await {
+    match shape(&state, &[(row, access)]).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e,
     }

@@ -3,23 +3,43 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::Response;
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::Params;
 use super::openapi::ErrorBody;
 use crate::atlas::neighbours::four_to;
 use crate::domain::code::CellCode;
 use crate::poster::{self, Paper, PosterGrid, PosterInput};
 use crate::store::{self, cards};
 
-#[utoipa::path(get, path = "/poster/{file}", tag = "public", params(("file" = String, Path, description = "VILLAGE_CODE.svg or .pdf"), ("size" = Option<String>, Query, description = "a3 | a1")), responses((status = 200, description = "The printable diagram", content((String = "image/svg+xml"), (String = "application/pdf"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+/// `GET /poster/{file}` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PosterParams {
+    /// The paper (default a3).
+    size: Option<PaperSize>,
+}
+
+/// The poster's paper.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PaperSize {
+    A3,
+    A1,
+}
+
+#[utoipa::path(get, path = "/poster/{file}", tag = "public", params(("file" = String, Path, description = "VILLAGE_CODE.svg or .pdf"), PosterParams), responses((status = 200, description = "The printable diagram", content((String = "image/svg+xml"), (String = "application/pdf"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn poster(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<PosterParams>,
 ) -> Result<Response, ApiError> {
     let (code, pdf) = match (file.strip_suffix(".svg"), file.strip_suffix(".pdf")) {
         (Some(code), _) => (code, false),
@@ -34,11 +54,9 @@ pub async fn poster(
             "posters are drawn per village/community (a 12-digit code)",
         ));
     }
-    let paper = match query.get("size") {
-        None => Paper::A3,
-        Some(s) => {
-            Paper::parse(s).ok_or_else(|| ApiError::bad_field("size", "size must be a3 or a1"))?
-        }
+    let paper = match query.size {
+        None | Some(PaperSize::A3) => Paper::A3,
+        Some(PaperSize::A1) => Paper::A1,
     };
     let atlas = state.atlas.load_full();
     let village_index = atlas

@@ -1,15 +1,16 @@
 //! Public endpoints: health and the cells of the atlas. Only public fields leave here.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::params::Params;
 use super::openapi::ErrorBody;
 use crate::domain::code::{CellCode, check_level};
 use crate::store::{self, cells};
@@ -59,35 +60,37 @@ fn unavailable(reason: String) -> Response {
 /// `GET /api/v1/calendar?year=YYYY`: the working-day calendar of a year as this deployment
 /// counts deadlines (holidays, make-up working days, whether the year's national schedule is
 /// loaded) and how far it reaches. Public: it is the State Council's schedule.
-#[utoipa::path(get, path = "/api/v1/calendar", tag = "public", params(("year" = Option<String>, Query, description = "YYYY; default this year")), responses((status = 200, description = "The year's holidays and make-up working days", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+/// `GET /api/v1/calendar` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarParams {
+    /// The year (default this year in China).
+    #[param(minimum = 2000, maximum = 2100, example = 2026)]
+    year: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "public", params(CalendarParams), responses((status = 200, description = "The year's holidays and make-up working days", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn calendar(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<CalendarParams>,
 ) -> Result<Json<Value>, ApiError> {
     let calendar = state.calendar.load();
     let status = crate::app::calendar::status_now(&calendar);
-    let year = match query.get("year") {
-        Some(y) => y
-            .parse::<i32>()
-            .ok()
-            .filter(|y| (2000..=2100).contains(y))
-            .ok_or_else(|| {
-                ApiError::bad_field("year", format!("year must be 2000–2100, got {y:?}"))
-            })?,
-        None => chrono::Utc::now()
-            .with_timezone(&crate::domain::calendar::china())
-            .date_naive()
-            .format("%Y")
-            .to_string()
-            .parse()
-            .unwrap_or(2026),
+    let year = match query.year {
+        Some(y) if (2000..=2100).contains(&y) => y,
+        Some(y) => {
+            return Err(ApiError::bad_field(
+                "year",
+                format!("year must be 2000–2100, got {y}"),
+            ));
+        }
+        None => chrono::Datelike::year(
+            &chrono::Utc::now()
+                .with_timezone(&crate::domain::calendar::china())
+                .date_naive(),
+        ),
     };
-    if let Some(other) = query.keys().find(|k| k.as_str() != "year") {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}; use year"),
-        ));
-    }
     let mut holidays = serde_json::Map::new();
     let mut workdays = serde_json::Map::new();
     for (date, working, name) in calendar.exceptions_in(year) {
@@ -110,40 +113,49 @@ pub async fn calendar(
     })))
 }
 
+/// `GET /api/v1/cells` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CellsParams {
+    /// 0 county … 3 grid (4 a sub-grid).
+    #[param(minimum = 0, maximum = 4)]
+    level: Option<i64>,
+    /// Only the children of this cell.
+    #[param(example = "330106001001")]
+    parent: Option<String>,
+    /// A past revision.
+    #[param(minimum = 0)]
+    as_of: Option<i32>,
+}
+
+/// The `as_of` parameter of one cell.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfParams {
+    /// A past revision.
+    #[param(minimum = 0)]
+    as_of: Option<i32>,
+}
+
 /// `GET /api/v1/cells?level=&parent=&as_of=` → a GeoJSON FeatureCollection.
-#[utoipa::path(get, path = "/api/v1/cells", tag = "public", params(("level" = Option<String>, Query, description = "1–4"), ("parent" = Option<String>, Query, description = "a parent's code"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "GeoJSON FeatureCollection (public fields only)", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cells", tag = "public", params(CellsParams), responses((status = 200, description = "GeoJSON FeatureCollection (public fields only)", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn list_cells(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<CellsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let mut filter = cells::CellFilter::default();
-    for (key, value) in &query {
-        match key.as_str() {
-            "level" => {
-                let n: i64 = value.parse().map_err(|_| {
-                    ApiError::bad_field(
-                        "level",
-                        format!("level must be an integer 0-4, got {value:?}"),
-                    )
-                })?;
-                let level =
-                    check_level(n).map_err(|e| ApiError::bad_field("level", e.to_string()))?;
-                filter.level = Some(level as i16);
-            }
-            "parent" => {
-                let code = CellCode::parse(value)
-                    .map_err(|e| ApiError::bad_field("parent", e.to_string()))?;
-                filter.parent = Some(code.to_string());
-            }
-            "as_of" => filter.as_of = Some(parse_revision(value)?),
-            other => {
-                return Err(ApiError::bad_field(
-                    other,
-                    format!("unknown query parameter {other:?}; use level, parent, as_of"),
-                ));
-            }
-        }
+    if let Some(n) = query.level {
+        let level = check_level(n).map_err(|e| ApiError::bad_field("level", e.to_string()))?;
+        filter.level = Some(level as i16);
     }
+    if let Some(value) = &query.parent {
+        let code =
+            CellCode::parse(value).map_err(|e| ApiError::bad_field("parent", e.to_string()))?;
+        filter.parent = Some(code.to_string());
+    }
+    filter.as_of = query.as_of.map(check_revision).transpose()?;
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
     let features = cells::list_features(&client, &filter).await?;
     Ok(Json(
@@ -152,20 +164,14 @@ pub async fn list_cells(
 }
 
 /// `GET /api/v1/cells/{code}` → one GeoJSON Feature, 404 when unknown.
-#[utoipa::path(get, path = "/api/v1/cells/{code}", tag = "public", params(("code" = String, Path, description = "the cell code"), ("as_of" = Option<String>, Query, description = "a revision number")), responses((status = 200, description = "One GeoJSON Feature", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cells/{code}", tag = "public", params(("code" = String, Path, description = "the cell code"), AsOfParams), responses((status = 200, description = "One GeoJSON Feature", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn get_cell(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<AsOfParams>,
 ) -> Result<Json<Value>, ApiError> {
     let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
-    let as_of = query.get("as_of").map(|v| parse_revision(v)).transpose()?;
-    if let Some(other) = query.keys().find(|k| k.as_str() != "as_of") {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}; use as_of"),
-        ));
-    }
+    let as_of = query.as_of.map(check_revision).transpose()?;
     let client = state.pool.get().await.map_err(store::StoreError::from)?;
     if let Some(n) = as_of {
         // As on locate: a revision that does not exist yet is not "the current one".
@@ -179,15 +185,12 @@ pub async fn get_cell(
     Ok(Json(cells::feature(&client, code.as_str(), as_of).await?))
 }
 
-fn parse_revision(value: &str) -> Result<i32, ApiError> {
-    value
-        .parse::<i32>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "as_of",
-                format!("as_of must be a revision number ≥ 0, got {value:?}"),
-            )
-        })
+fn check_revision(n: i32) -> Result<i32, ApiError> {
+    if n < 0 {
+        return Err(ApiError::bad_field(
+            "as_of",
+            format!("as_of must be a revision number ≥ 0, got {n}"),
+        ));
+    }
+    Ok(n)
 }

@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use geo_types::Coord;
@@ -19,6 +21,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::json::JsonBody;
+use super::params::Params;
 use super::openapi::ErrorBody;
 use crate::app::registry::{ImportError, import};
 use crate::codec::place::KnownBuilding;
@@ -35,8 +38,8 @@ async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError>
     Ok(state.pool.get().await.map_err(StoreError::from)?)
 }
 
-fn parse_crs(query: &HashMap<String, String>) -> Result<Crs, ApiError> {
-    let name = query.get("crs").map(String::as_str).unwrap_or("cgcs2000");
+fn parse_crs(name: Option<&str>) -> Result<Crs, ApiError> {
+    let name = name.unwrap_or("cgcs2000");
     Crs::parse(name).ok_or_else(|| {
         ApiError::bad_field(
             "crs",
@@ -45,14 +48,26 @@ fn parse_crs(query: &HashMap<String, String>) -> Result<Crs, ApiError> {
     })
 }
 
+/// `POST /api/v1/import/{kind}` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// The coordinates' CRS: cgcs2000 (default) | wgs84 | gcj02 | bd09 | EPSG:4513–4554.
+    #[param(example = "cgcs2000")]
+    crs: Option<String>,
+    /// Write nothing if any row is bad (default: write the good rows, report the bad).
+    all_or_nothing: Option<bool>,
+}
+
 /// `POST /api/v1/import/{buildings|households}?crs=&all_or_nothing=` with a CSV (UTF-8 or
 /// GB18030) or GeoJSON body → the per-row report. Planners and admins.
-#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "registry", params(("kind" = String, Path, description = "buildings | households"), ("crs" = Option<String>, Query, description = "the coordinates' CRS"), ("all_or_nothing" = Option<String>, Query, description = "true | false")), request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GB18030) or GeoJSON"), responses((status = 200, description = "The per-row report", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/import/{kind}", tag = "registry", params(("kind" = String, Path, description = "buildings | households"), ImportParams), request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or GB18030) or GeoJSON"), responses((status = 200, description = "The per-row report", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn import_file(
     State(state): State<AppState>,
     user: AuthUser,
     Path(kind): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<ImportParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let user = user.require(&[Role::Planner])?.clone();
@@ -62,26 +77,8 @@ pub async fn import_file(
             format!("import buildings or households, not {kind:?}"),
         )
     })?;
-    let crs = parse_crs(&query)?;
-    let all_or_nothing = match query.get("all_or_nothing").map(String::as_str) {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(other) => {
-            return Err(ApiError::bad_field(
-                "all_or_nothing",
-                format!("all_or_nothing must be true or false, got {other:?}"),
-            ));
-        }
-    };
-    if let Some(other) = query
-        .keys()
-        .find(|k| !["crs", "all_or_nothing"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_field(
-            other,
-            format!("unknown query parameter {other:?}"),
-        ));
-    }
+    let crs = parse_crs(query.crs.as_deref())?;
+    let all_or_nothing = query.all_or_nothing.unwrap_or(false);
     let atlas = state.atlas.load_full();
     let mut client = client(&state).await?;
     let report = import(
@@ -122,59 +119,40 @@ pub async fn import_file(
         .into_response())
 }
 
+/// The body of `POST /api/v1/geocode`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeocodeBody {
+    /// The points' CRS: cgcs2000 (default) | wgs84 | gcj02 | bd09 | EPSG:4513–4554.
+    crs: Option<String>,
+    /// Points as `[x, y]`.
+    #[serde(default)]
+    points: Vec<[f64; 2]>,
+    /// Addresses to match against the building registry.
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
 /// `POST /api/v1/geocode` `{"crs"?, "points"?: [[x, y], …], "addresses"?: [...]}` → one JSON
 /// object per line (NDJSON), streamed as it is computed: `{"i", "cell", "chain"}` for points,
 /// `{"i", "address", "status", "cell", "building"}` for addresses. Any signed-in role.
-#[utoipa::path(post, path = "/api/v1/geocode", tag = "registry", request_body(content = serde_json::Value, content_type = "application/json", description = "{crs?, points?: [[x, y]], addresses?: [..]}"), responses((status = 200, description = "One JSON object per line", content_type = "application/x-ndjson", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/geocode", tag = "registry", request_body(content = GeocodeBody, content_type = "application/json"), responses((status = 200, description = "One JSON object per line", content_type = "application/x-ndjson", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn geocode(
     State(state): State<AppState>,
     _user: AuthUser,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<GeocodeBody>,
 ) -> Result<Response, ApiError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad_field("body", "the body must be a JSON object"))?;
-    let crs_query: HashMap<String, String> = object
-        .get("crs")
-        .and_then(Value::as_str)
-        .map(|c| [("crs".to_string(), c.to_string())].into())
-        .unwrap_or_default();
-    let crs = parse_crs(&crs_query)?;
-    let mut points = Vec::new();
-    for (i, p) in object
-        .get("points")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let crs = parse_crs(body.crs.as_deref())?;
+    let points = body
+        .points
+        .iter()
         .enumerate()
-    {
-        let x = p.get(0).and_then(Value::as_f64);
-        let y = p.get(1).and_then(Value::as_f64);
-        let point = match (x, y) {
-            (Some(x), Some(y)) => crs
-                .to_cgcs2000(x, y)
-                .map_err(|e| ApiError::bad_field(&format!("points[{i}]"), e))?,
-            _ => {
-                return Err(ApiError::bad_field(
-                    &format!("points[{i}]"),
-                    "a point is [x, y]",
-                ));
-            }
-        };
-        points.push(point);
-    }
-    let addresses: Vec<String> = object
-        .get("addresses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, a)| {
-            a.as_str().map(str::to_string).ok_or_else(|| {
-                ApiError::bad_field(&format!("addresses[{i}]"), "an address is a string")
-            })
+        .map(|(i, [x, y])| {
+            crs.to_cgcs2000(*x, *y)
+                .map_err(|e| ApiError::bad_field(&format!("points[{i}]"), e))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let addresses = body.addresses;
     if points.is_empty() && addresses.is_empty() {
         return Err(ApiError::bad_field(
             "points",
@@ -318,16 +296,29 @@ pub async fn households(
     ))
 }
 
+/// `GET /api/v1/counts` parameters: one of `cell` or `parent`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CountsParams {
+    /// A grid's code.
+    #[param(example = "330106001001001")]
+    cell: Option<String>,
+    /// A parent's code: its children are counted.
+    #[param(example = "330106001001")]
+    parent: Option<String>,
+}
+
 /// `GET /api/v1/counts?parent=CODE` or `?cell=CODE`: households, residents and general-category
 /// counts per grid (command, planner, admin; a worker for its own grids). No sensitive category
 /// is ever counted here.
-#[utoipa::path(get, path = "/api/v1/counts", tag = "registry", params(("parent" = Option<String>, Query, description = "a parent's code"), ("cell" = Option<String>, Query, description = "a cell code")), responses((status = 200, description = "Households, residents, general categories per grid", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/counts", tag = "registry", params(CountsParams), responses((status = 200, description = "Households, residents, general categories per grid", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn counts(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(query): Query<HashMap<String, String>>,
+    Params(query): Params<CountsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let (field, code) = match (query.get("cell"), query.get("parent")) {
+    let (field, code) = match (&query.cell, &query.parent) {
         (Some(c), None) => ("cell", c),
         (None, Some(p)) => ("parent", p),
         _ => return Err(ApiError::bad_field("cell", "give either cell= or parent=")),
@@ -363,30 +354,30 @@ pub async fn counts(
     ))
 }
 
+/// The body of `PATCH /api/v1/buildings/{id}`: the building's corrected point.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    lon: f64,
+    lat: f64,
+    /// cgcs2000 (default) | wgs84 | gcj02 | bd09 | EPSG:4513–4554.
+    crs: Option<String>,
+}
+
 /// `PATCH /api/v1/buildings/{id}` `{"lon", "lat", "crs"?}`: move a building's point (a manual
 /// correction, audited); it is re-placed in its grid and its households follow.
-#[utoipa::path(patch, path = "/api/v1/buildings/{id}", tag = "registry", params(("id" = String, Path, description = "building id")), request_body(content = serde_json::Value, content_type = "application/json", description = "{lon, lat, crs?}"), responses((status = 200, description = "The building re-placed", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/v1/buildings/{id}", tag = "registry", params(("id" = String, Path, description = "building id")), request_body(content = MoveBody, content_type = "application/json"), responses((status = 200, description = "The building re-placed", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn move_building(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<MoveBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| {
         ApiError::bad_field("id", format!("building id must be an integer, got {id:?}"))
     })?;
-    let number = |field: &str| {
-        body.get(field)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| ApiError::bad_field(field, format!("{field} must be a number")))
-    };
-    let (x, y) = (number("lon")?, number("lat")?);
-    let crs_query: HashMap<String, String> = body
-        .get("crs")
-        .and_then(Value::as_str)
-        .map(|c| [("crs".to_string(), c.to_string())].into())
-        .unwrap_or_default();
-    let crs = parse_crs(&crs_query)?;
+    let (x, y) = (body.lon, body.lat);
+    let crs = parse_crs(body.crs.as_deref())?;
     let p = crs
         .to_cgcs2000(x, y)
         .map_err(|e| ApiError::bad_field("lon", e))?;
