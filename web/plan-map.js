@@ -73,9 +73,15 @@ mapReady.then(() => {
 
 // ---------------------------------------------------------------- render
 let colourCache = new Map();
-/** Neighbours' colours are picked afresh (a new village). */
-export function resetColours() {
-  colourCache = new Map();
+/**
+ * A new village: colours start from the snapshot's colour index served with the cells
+ * (`properties.colour`), so the editor shows each grid as the tiles and posters do; edits then
+ * keep them where they can.
+ */
+export function resetColours(features = []) {
+  colourCache = new Map(features
+    .filter((f) => Number.isInteger(f.properties.colour))
+    .map((f) => [f.properties.code, f.properties.colour]));
 }
 
 /** Draws the grids of the view (or of `preview`, while a vertex is dragged: no labels, vertices). */

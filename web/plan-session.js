@@ -75,7 +75,7 @@ export async function loadVillages() {
 export async function selectVillage(code) {
   await mapReady;
   const [village, grids] = await Promise.all([get(`/api/v1/cells/${code}`), get(`/api/v1/cells?parent=${code}`)]);
-  if (!S.village || S.village.properties.code !== code) resetColours();
+  if (!S.village || S.village.properties.code !== code) resetColours(grids.features);
   S.village = village;
   S.base = new Map(grids.features.map((f) => [f.properties.code, f]));
   for (const f of grids.features) S.names.set(f.properties.code, f.properties.name);

@@ -8,4 +8,5 @@ pub mod demo;
 pub mod incidents;
 pub mod live;
 pub mod planning;
+pub mod poster;
 pub mod registry;

@@ -1,10 +1,12 @@
 //! The atlas: an immutable in-memory snapshot of one revision (cells, R-tree), swapped atomically
 //! when a new revision is committed. Readers never block and never touch the database.
 pub mod check;
+pub mod colour;
 pub mod draft;
 pub mod impact;
 pub mod neighbours;
 pub mod snapshot;
+pub mod topology;
 
 pub use snapshot::{Atlas, AtlasCell, Located};
 

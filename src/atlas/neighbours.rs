@@ -42,21 +42,10 @@ pub fn four_to(atlas: &Atlas, code: &str) -> Option<FourTo> {
         .collect();
     // neighbour name → (sum of length-weighted midpoints, total length)
     let mut shared: BTreeMap<String, (Coord<f64>, f64)> = BTreeMap::new();
-    for other in atlas
-        .cells()
-        .iter()
-        .filter(|o| o.level == cell.level && o.code != cell.code)
-    {
-        let Some(r) = other.geometry.bounding_rect() else {
-            continue;
-        };
-        if r.max().x < rect.min().x
-            || r.min().x > rect.max().x
-            || r.max().y < rect.min().y
-            || r.min().y > rect.max().y
-        {
-            continue;
-        }
+    // The neighbours come from the snapshot's topology (computed once), not a scan of the atlas.
+    let index = atlas.index_of(code)?;
+    for &n in &atlas.topology().neighbours[index] {
+        let other = &atlas.cells()[n as usize];
         for ring in other
             .geometry
             .0

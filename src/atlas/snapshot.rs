@@ -39,6 +39,8 @@ pub struct Atlas {
     /// The hot path of point location: a bucket grid over the finest level's boxes, built from
     /// the R-tree's entries (one array lookup instead of a tree descent).
     buckets: Buckets,
+    /// Neighbours and colours, computed on first use (a commit's snapshot swap does not wait).
+    topology: std::sync::OnceLock<super::topology::Topology>,
 }
 
 /// Cells (by index) whose boxes touch each bucket of a regular grid.
@@ -178,7 +180,24 @@ impl Atlas {
             by_code,
             trees,
             buckets,
+            topology: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Which cells share an edge and the colour index, once per snapshot.
+    pub fn topology(&self) -> &super::topology::Topology {
+        self.topology
+            .get_or_init(|| super::topology::Topology::of(&self.cells))
+    }
+
+    /// The colour index of cell `i` (neighbours differ).
+    pub fn colour_of(&self, i: usize) -> u8 {
+        self.topology().colours.get(i).copied().unwrap_or(0)
+    }
+
+    /// The snapshot index of `code`.
+    pub fn index_of(&self, code: &str) -> Option<usize> {
+        self.by_code.get(code).copied()
     }
 
     pub fn len(&self) -> usize {
@@ -290,6 +309,28 @@ mod tests {
         let mut cells: Vec<Cell> = s.parents.iter().map(|c| to_cell(c, 2)).collect();
         cells.extend(s.cells.iter().map(|c| to_cell(c, 3)));
         Atlas::new(1, cells)
+    }
+
+    #[test]
+    fn neighbours_are_same_level_cells_sharing_an_edge_and_never_share_a_colour() {
+        let atlas = synthetic_atlas(7);
+        let topology = atlas.topology();
+        let mut pairs = 0;
+        for (i, list) in topology.neighbours.iter().enumerate() {
+            for &n in list {
+                let (a, b) = (&atlas.cells()[i], &atlas.cells()[n as usize]);
+                assert_eq!(a.level, b.level, "{} and {}", a.code, b.code);
+                assert!(
+                    topology.neighbours[n as usize].contains(&(i as u32)),
+                    "neighbours are mutual"
+                );
+                assert_ne!(atlas.colour_of(i), atlas.colour_of(n as usize));
+                assert!(atlas.colour_of(i) < 5);
+                pairs += 1;
+            }
+        }
+        // A jittered 10×10 lattice has 180 interior edges between grids, plus the villages'.
+        assert!(pairs >= 2 * 180, "only {pairs} neighbour pairs found");
     }
 
     #[test]

@@ -6,11 +6,12 @@ use geo::GeodesicArea;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::db::Db;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
 use crate::atlas::neighbours::four_to;
 use crate::domain::code::CellCode;
-use crate::store::{self, cards};
+use crate::store::cards;
 
 /// `GET /api/v1/cells/{code}/card`
 #[utoipa::path(get, path = "/api/v1/cells/{code}/card", tag = "public", params(("code" = String, Path, description = "the cell code")), responses((status = 200, description = "The public card: 四至, area, totals (≥ 10 households), team as consented", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
@@ -32,7 +33,7 @@ pub async fn card(
     };
     let township = (code.as_str().len() >= 9).then(|| &code.as_str()[..9]);
     let village = (code.as_str().len() >= 12).then(|| &code.as_str()[..12]);
-    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let client = Db::get(&state).await?;
     let team = cards::public_team(&client, code.as_str()).await?;
     let totals = cards::public_totals(&client, code.as_str()).await?;
     let supervision = match township {
@@ -65,7 +66,7 @@ pub async fn card(
 #[utoipa::path(get, path = "/api/v1/revision", tag = "public", responses((status = 200, description = "The served revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn current_revision(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let number = state.atlas.load().revision;
-    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let client = Db::get(&state).await?;
     let info = cards::revision(&client, number).await?;
     Ok(Json(match info {
         Some((n, date, message)) => json!({"number": n, "date": date, "message": message}),
@@ -82,7 +83,7 @@ pub async fn staff_photo(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_field("id", "staff id must be a number"))?;
-    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let client = Db::get(&state).await?;
     let (kind, bytes) = cards::public_photo(&client, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no published photo".into()))?;

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::AuthUser;
+use super::db::Db;
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::openapi::ErrorBody;
@@ -21,8 +22,8 @@ use crate::atlas::draft::{Draft, View};
 use crate::codec::cells::{feature_of, parse_feature};
 use crate::domain::code::CellCode;
 use crate::domain::role::Role;
+use crate::store;
 use crate::store::drafts::{self, StoredDraft};
-use crate::store::{self, StoreError};
 
 const PLANNERS: &[Role] = &[Role::Planner];
 
@@ -46,10 +47,6 @@ fn parse_code(code: &str, field: &str) -> Result<CellCode, ApiError> {
     CellCode::parse(code).map_err(|e| ApiError::bad_field(field, e.to_string()))
 }
 
-async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
-    Ok(state.pool.get().await.map_err(StoreError::from)?)
-}
-
 /// `POST /api/v1/drafts` → 201 `{id, base_revision}` (the base is the current revision).
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "planning", request_body(content = serde_json::Value, content_type = "application/json", description = "{} (the draft opens on the current revision)"), responses((status = 201, description = "id and base_revision", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
@@ -57,7 +54,7 @@ pub async fn create(
     user: AuthUser,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = user.require(PLANNERS)?;
-    let client = client(&state).await?;
+    let client = Db::get(&state).await?;
     let base = store::current_revision(&client).await?;
     let id = drafts::create(&client, &user.name, base).await?;
     Ok((
@@ -74,7 +71,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
-    let draft = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    let draft = drafts::load(&*Db::get(&state).await?, parse_id(&id)?).await?;
     Ok(Json(draft.to_json()))
 }
 
@@ -86,7 +83,7 @@ async fn edit_draft<T>(
 ) -> Result<(T, StoredDraft), ApiError> {
     let id = parse_id(id)?;
     let atlas = state.atlas.load_full();
-    let mut client = client(state).await?;
+    let mut client = Db::get(state).await?;
     drafts::edit(&mut client, id, |stored, draft| {
         let view = View::new(atlas.to_cells(), &stored.draft);
         edit(&view, draft)
@@ -207,7 +204,7 @@ pub async fn delete_cell(
 
 /// Every code ever used under the parents of `codes` (new codes must avoid them).
 async fn codes_used(state: &AppState, codes: &[&str]) -> Result<BTreeSet<String>, ApiError> {
-    let client = client(state).await?;
+    let client = Db::get(state).await?;
     let mut used = BTreeSet::new();
     let parents: BTreeSet<String> = codes
         .iter()
@@ -348,10 +345,10 @@ pub async fn validate(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     user.require(PLANNERS)?;
-    let stored = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    let stored = drafts::load(&*Db::get(&state).await?, parse_id(&id)?).await?;
     let atlas = state.atlas.load_full();
     let checked =
-        planning::check(&*client(&state).await?, &atlas, &stored.draft, state.band).await?;
+        planning::check(&*Db::get(&state).await?, &atlas, &stored.draft, state.band).await?;
     let mut out = checked.report.to_json();
     out["impact"] =
         serde_json::to_value(&checked.impact).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -378,7 +375,7 @@ pub async fn commit(
         .filter(|m| !m.is_empty())
         .ok_or_else(|| ApiError::bad_field("message", "a commit message is required"))?
         .to_string();
-    let stored = drafts::load(&*client(&state).await?, parse_id(&id)?).await?;
+    let stored = drafts::load(&*Db::get(&state).await?, parse_id(&id)?).await?;
     commit_draft(&state, &stored, &user.name, &message).await
 }
 
@@ -388,7 +385,7 @@ async fn commit_draft(
     author: &str,
     message: &str,
 ) -> Result<Json<Value>, ApiError> {
-    let mut db = client(state).await?;
+    let mut db = Db::get(state).await?;
     let committed = planning::commit(
         &mut db,
         &state.atlas,
@@ -409,7 +406,7 @@ pub async fn revisions(
     State(state): State<AppState>,
     _user: AuthUser,
 ) -> Result<Json<Value>, ApiError> {
-    let list = drafts::revisions(&*client(&state).await?, 200).await?;
+    let list = drafts::revisions(&*Db::get(&state).await?, 200).await?;
     Ok(Json(json!({"revisions": list})))
 }
 
@@ -423,7 +420,7 @@ pub async fn diff(
     let n: i32 = n
         .parse()
         .map_err(|_| ApiError::bad_field("n", format!("revision must be an integer, got {n:?}")))?;
-    Ok(Json(drafts::diff(&*client(&state).await?, n).await?))
+    Ok(Json(drafts::diff(&*Db::get(&state).await?, n).await?))
 }
 
 /// `POST /api/v1/revisions/{n}/revert` `{"message"}`: a new commit that restores revision `n`'s
@@ -446,7 +443,7 @@ pub async fn revert(
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("revert to revision {n}"));
-    let mut db = client(&state).await?;
+    let mut db = Db::get(&state).await?;
     let committed = planning::revert(
         &mut db,
         &state.atlas,
@@ -482,7 +479,7 @@ pub async fn buildings(
     user.require(PLANNERS)?;
     let cell = &query.cell;
     let cell = parse_code(cell, "cell")?;
-    let features = store::buildings::in_cell(&*client(&state).await?, cell.as_str()).await?;
+    let features = store::buildings::in_cell(&*Db::get(&state).await?, cell.as_str()).await?;
     Ok(Json(
         json!({"type": "FeatureCollection", "features": features}),
     ))

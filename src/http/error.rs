@@ -239,6 +239,17 @@ impl From<crate::app::incidents::IncidentError> for ApiError {
     }
 }
 
+impl From<crate::app::poster::PosterError> for ApiError {
+    fn from(error: crate::app::poster::PosterError) -> Self {
+        use crate::app::poster::PosterError as E;
+        match error {
+            E::NotFound(_) => ApiError::NotFound(error.to_string()),
+            E::Store(e) => e.into(),
+            E::Task(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl From<crate::app::planning::PlanningError> for ApiError {
     fn from(error: crate::app::planning::PlanningError) -> Self {
         use crate::app::planning::PlanningError as E;

@@ -5,19 +5,20 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::AuthUser;
+use super::db::Db;
 use super::error::ApiError;
 use super::json::JsonBody;
-use super::params::Params;
 use super::openapi::ErrorBody;
+use super::params::Params;
 use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access};
@@ -25,7 +26,6 @@ use crate::domain::calendar::china;
 use crate::domain::incident::{self, State as IncidentState};
 use crate::domain::role::Role;
 use crate::geometry::crs::Crs;
-use crate::store::StoreError;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
 
@@ -33,10 +33,6 @@ use crate::store::users::User;
 const FIELD: &[Role] = &[Role::Worker, Role::Command];
 /// Where reports come from.
 pub const SOURCES: [&str; 5] = ["网格员巡查", "12345 热线", "群众", "视频", "Open311"];
-
-async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
-    Ok(state.pool.get().await.map_err(StoreError::from)?)
-}
 
 /// The incident as every API shows it: no reporter, no description of persons beyond what the
 /// reporter wrote; the grid's team by role and name.
@@ -167,14 +163,18 @@ pub(super) async fn shaped<'a>(
         .filter(|(_, access)| *access != IncidentAccess::Denied)
         .map(|(r, _)| r)
         .collect();
-    let teams = teams_of(&*client(state).await?, &refs).await?;
+    let teams = teams_of(&*Db::get(state).await?, &refs).await?;
     let atlas = state.atlas.load_full();
     let now = Utc::now();
     Ok(rows
         .iter()
         .filter_map(|(r, access)| {
-            view_incident(*access, incident_json(r, &atlas, state, &teams, now), &atlas)
-                .map(|v| (r, v))
+            view_incident(
+                *access,
+                incident_json(r, &atlas, state, &teams, now),
+                &atlas,
+            )
+            .map(|v| (r, v))
         })
         .collect())
 }
@@ -303,7 +303,7 @@ pub async fn report_incident(
     user: &User,
     report: Report,
 ) -> Result<(Value, Option<f64>), ApiError> {
-    let mut client = client(state).await?;
+    let mut client = Db::get(state).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.load_full();
     // The team goes into the live event too; it is known once the grid is.
@@ -472,7 +472,7 @@ pub async fn list(
         }
         filter.limit = l;
     }
-    let rows = use_case::list(&*client(&state).await?, &u, filter).await?;
+    let rows = use_case::list(&*Db::get(&state).await?, &u, filter).await?;
     let incidents: Vec<Value> = shaped(&state, &rows)
         .await?
         .into_iter()
@@ -492,7 +492,7 @@ pub async fn show(
         .require(&[Role::Command, Role::Worker, Role::Planner])?
         .clone();
     let id = parse_id(&id)?;
-    let client = client(&state).await?;
+    let client = Db::get(&state).await?;
     let (row, access, events) = use_case::show(&client, &u, id).await?;
     drop(client);
     let incident = shaped_one(&state, row, access).await?;
@@ -524,7 +524,7 @@ pub async fn act(
     )
     .map_err(|m| ApiError::bad_field("action", m))?;
     let note = body.note;
-    let mut client = client(&state).await?;
+    let mut client = Db::get(&state).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.load_full();
     let now = Utc::now();
@@ -637,7 +637,7 @@ pub async fn stats(
         open_now,
         overdue_now,
     } = use_case::stats(
-        &*client(&state).await?,
+        &*Db::get(&state).await?,
         &state.calendar.load(),
         &use_case::StatsQuery {
             from,

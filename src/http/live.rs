@@ -6,12 +6,12 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::auth::{ClientAddr, authenticate, bearer_token};

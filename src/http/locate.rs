@@ -4,13 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa::IntoParams;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
-use super::params::Params;
 use super::openapi::ErrorBody;
+use super::params::Params;
 use crate::geometry::crs::Crs;
 
 use crate::atlas::NEAR_BOUNDARY_M;
@@ -57,7 +57,10 @@ pub async fn locate(
         }
     }
     if query.as_of.is_some_and(|n| n < 0) {
-        return Err(ApiError::bad_field("as_of", "as_of must be a revision number ≥ 0"));
+        return Err(ApiError::bad_field(
+            "as_of",
+            "as_of must be a revision number ≥ 0",
+        ));
     }
     let (lon, lat, as_of) = (query.lon, query.lat, query.as_of);
     let point = crs

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod card;
+pub mod db;
 pub mod drafts;
 pub mod error;
 pub mod field;
@@ -12,8 +13,8 @@ pub mod json;
 pub mod live;
 pub mod locate;
 pub mod open311;
-pub mod params;
 pub mod openapi;
+pub mod params;
 pub mod planning;
 pub mod poster;
 pub mod public;

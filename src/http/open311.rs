@@ -18,10 +18,8 @@ use super::AppState;
 use super::auth::{ClientAddr, authenticate};
 use super::error::ApiError;
 use super::field::report_incident;
-use super::params::Params;
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use super::openapi::GeoReportError;
+use super::params::Params;
 use crate::app::incidents::{self as use_case, IncidentError, Report, code_of_path};
 use crate::domain::access::IncidentAccess;
 use crate::domain::incident;
@@ -30,7 +28,9 @@ use crate::geometry::crs::Crs;
 use crate::store::StoreError;
 use crate::store::incidents::{self as store, IncidentFilter, IncidentRow};
 use crate::store::users::User;
+use serde::Deserialize;
 use std::net::IpAddr;
+use utoipa::{IntoParams, ToSchema};
 
 fn error(status: StatusCode, description: impl Into<String>) -> Response {
     (
@@ -217,19 +217,14 @@ pub async fn list(
         None => Ok(None),
         Some(v) => chrono::DateTime::parse_from_rfc3339(v)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    format!("{key}: must be ISO 8601 (RFC 3339), got {v:?}"),
-                )
-            }),
+            .map_err(|_| format!("{key}: must be ISO 8601 (RFC 3339), got {v:?}")),
     };
     let (since, until) = match (
         time("start_date", &query.start_date),
         time("end_date", &query.end_date),
     ) {
         (Ok(s), Ok(u)) => (s, u),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
     };
     let filter = IncidentFilter {
         limit: 1000,

@@ -3,8 +3,8 @@
 use super::openapi::ErrorBody;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::params::Params;

@@ -2,16 +2,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use super::AppState;
+use super::db::Db;
 use super::error::ApiError;
-use super::params::Params;
 use super::openapi::ErrorBody;
+use super::params::Params;
 use crate::domain::code::{CellCode, check_level};
 use crate::store::{self, cells};
 
@@ -156,8 +157,25 @@ pub async fn list_cells(
         filter.parent = Some(code.to_string());
     }
     filter.as_of = query.as_of.map(check_revision).transpose()?;
-    let client = state.pool.get().await.map_err(store::StoreError::from)?;
-    let features = cells::list_features(&client, &filter).await?;
+    let client = Db::get(&state).await?;
+    let mut features = cells::list_features(&client, &filter).await?;
+    drop(client);
+    if filter.as_of.is_none() {
+        // The snapshot's colour index (neighbours differ), computed once per snapshot: the
+        // editor paints grids as the tiles and posters do.
+        let atlas = state.atlas.load_full();
+        for feature in &mut features {
+            let colour = feature["properties"]["code"]
+                .as_str()
+                .and_then(|code| atlas.index_of(code))
+                .map(|i| atlas.colour_of(i));
+            if let (Some(colour), Some(properties)) =
+                (colour, feature["properties"].as_object_mut())
+            {
+                properties.insert("colour".into(), json!(colour));
+            }
+        }
+    }
     Ok(Json(
         json!({"type": "FeatureCollection", "features": features}),
     ))
@@ -172,7 +190,7 @@ pub async fn get_cell(
 ) -> Result<Json<Value>, ApiError> {
     let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
     let as_of = query.as_of.map(check_revision).transpose()?;
-    let client = state.pool.get().await.map_err(store::StoreError::from)?;
+    let client = Db::get(&state).await?;
     if let Some(n) = as_of {
         // As on locate: a revision that does not exist yet is not "the current one".
         let current = store::current_revision(&client).await?;

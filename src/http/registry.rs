@@ -10,19 +10,20 @@ use std::collections::{BTreeSet, HashMap};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use geo_types::Coord;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::AuthUser;
+use super::db::Db;
 use super::error::ApiError;
 use super::json::JsonBody;
-use super::params::Params;
 use super::openapi::ErrorBody;
+use super::params::Params;
 use crate::app::registry::{ImportError, import};
 use crate::codec::place::KnownBuilding;
 use crate::codec::registry::Kind;
@@ -32,11 +33,7 @@ use crate::domain::code::CellCode;
 use crate::domain::role::Role;
 use crate::geometry::crs::Crs;
 use crate::store::registry as reg;
-use crate::store::{StoreError, users::User};
-
-async fn client(state: &AppState) -> Result<deadpool_postgres::Object, ApiError> {
-    Ok(state.pool.get().await.map_err(StoreError::from)?)
-}
+use crate::store::users::User;
 
 fn parse_crs(name: Option<&str>) -> Result<Crs, ApiError> {
     let name = name.unwrap_or("cgcs2000");
@@ -80,7 +77,7 @@ pub async fn import_file(
     let crs = parse_crs(query.crs.as_deref())?;
     let all_or_nothing = query.all_or_nothing.unwrap_or(false);
     let atlas = state.atlas.load_full();
-    let mut client = client(&state).await?;
+    let mut client = Db::get(&state).await?;
     let report = import(
         &mut client,
         &atlas,
@@ -162,7 +159,7 @@ pub async fn geocode(
     let buildings = if addresses.is_empty() {
         Vec::new()
     } else {
-        reg::known_buildings(&*client(&state).await?).await?
+        reg::known_buildings(&*Db::get(&state).await?).await?
     };
     let atlas = state.atlas.load_full();
     let (send, receive) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -248,7 +245,7 @@ pub async fn households(
 ) -> Result<Json<Value>, ApiError> {
     let cell = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
     let view = households_view(&user.0, cell.as_str())?;
-    let client = client(&state).await?;
+    let client = Db::get(&state).await?;
     let rows = reg::households_in(&client, cell.as_str()).await?;
     let sensitivity = reg::categories(&client).await?;
     let general = |c: &String| sensitivity.get(c) == Some(&Sensitivity::General);
@@ -342,7 +339,7 @@ pub async fn counts(
     if u.role == Role::Worker && !cells.iter().all(|c| in_own_cells(&u.cells, c)) {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
-    let client = client(&state).await?;
+    let client = Db::get(&state).await?;
     let general: BTreeSet<String> = reg::categories(&client)
         .await?
         .into_iter()
@@ -381,7 +378,7 @@ pub async fn move_building(
     let p = crs
         .to_cgcs2000(x, y)
         .map_err(|e| ApiError::bad_field("lon", e))?;
-    let mut client = client(&state).await?;
+    let mut client = Db::get(&state).await?;
     let current = reg::building_cell(&client, id).await?;
     let u = &user.0;
     let own = |c: &Option<String>| c.as_ref().is_some_and(|c| in_own_cells(&u.cells, c));
@@ -424,6 +421,6 @@ pub async fn move_building(
 pub async fn audit(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
     Ok(Json(
-        json!({"entries": reg::audit_log(&*client(&state).await?, 500).await?}),
+        json!({"entries": reg::audit_log(&*Db::get(&state).await?, 500).await?}),
     ))
 }

@@ -166,7 +166,7 @@ pub async fn tilejson(
     })))
 }
 
-use crate::tiles::colour::PALETTE;
+use crate::atlas::colour::PALETTE;
 
 /// `GET /styles/public.json`: the MapLibre style of the public grid diagram. No `glyphs`: labels
 /// are drawn with the browser's local (CJK) fonts, nothing is fetched from the internet.

@@ -60,7 +60,7 @@ pub struct PosterInput {
     pub office_phone: Option<String>,
 }
 
-pub use crate::tiles::colour::PALETTE;
+pub use crate::atlas::colour::PALETTE;
 const FONT: &str = "Noto Sans CJK SC";
 
 fn esc(text: &str) -> String {

@@ -1,7 +1,6 @@
 //! Vector tiles (MVT 2.1) of the atlas, encoded in Rust with the `mvt` crate — never by PostGIS.
 //! Knows nothing of HTTP: `http/tiles.rs` calls it and sets headers.
 pub mod cache;
-pub mod colour;
 pub mod encode;
 pub mod label;
 pub mod mercator;

@@ -10,15 +10,10 @@ use geo_types::{Coord, MultiPolygon, Point};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use super::colour::colour;
 use super::label::pole_of_inaccessibility;
 use super::mercator::{HALF_WORLD_M, MAX_ZOOM, project};
 use super::simplify::simplify_coverage;
 use crate::atlas::Atlas;
-use crate::geometry::coverage::edges::point_key;
-
-/// An undirected edge at one level, by the bit patterns of its ends.
-type LevelEdge = (u8, (u64, u64), (u64, u64));
 
 /// Which level the `cells` and `labels` layers show at a zoom (configurable).
 #[derive(Debug, Clone, Copy)]
@@ -84,31 +79,7 @@ pub const SIMPLIFY_BELOW_ZOOM: u8 = MAX_ZOOM + 1;
 impl TileSource {
     pub fn new(atlas: &Atlas, rules: ZoomRules) -> TileSource {
         let cells = atlas.cells();
-        // Neighbours share an edge: pair undirected edges per level.
-        let mut by_edge: HashMap<LevelEdge, Vec<usize>> = HashMap::new();
-        for (i, cell) in cells.iter().enumerate() {
-            for polygon in &cell.geometry.0 {
-                for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-                    for w in ring.0.windows(2) {
-                        let (a, b) = (point_key(w[0]), point_key(w[1]));
-                        let key = if a < b {
-                            (cell.level, a, b)
-                        } else {
-                            (cell.level, b, a)
-                        };
-                        by_edge.entry(key).or_default().push(i);
-                    }
-                }
-            }
-        }
-        let mut adjacency: Vec<(usize, usize)> = by_edge
-            .values()
-            .filter(|owners| owners.len() == 2 && owners[0] != owners[1])
-            .map(|o| (o[0].min(o[1]), o[0].max(o[1])))
-            .collect();
-        adjacency.sort_unstable();
-        adjacency.dedup();
-        let colours = colour(cells.len(), &adjacency);
+        let colours = &atlas.topology().colours;
 
         let tile_cells: Vec<TileCell> = cells
             .iter()
