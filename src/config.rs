@@ -11,8 +11,8 @@ use crate::domain::sizing::Band;
 /// The test hook that aborts a draft commit just before COMMIT (`GRIDMAP_FAILPOINT`).
 pub const FAILPOINT_BEFORE_COMMIT: &str = "commit-before-finish";
 
-/// Everything a server is configured with, built once in `main` (from the environment and the
-/// command line) and passed down; nothing below reads the environment itself.
+/// Everything a server is configured with, built once in `main` (defaults < `--config` file <
+/// environment < command-line flags) and passed down; nothing below reads the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The static pages and their `node_modules` (`GRIDMAP_WEB_DIR`, default `web`).
@@ -42,11 +42,67 @@ impl Default for Config {
     }
 }
 
+/// The keys a configuration file may set (`gridmap.toml`); an unknown key is an error, so a typo
+/// never silently does nothing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub web_dir: Option<PathBuf>,
+    pub holidays_dir: Option<PathBuf>,
+    pub tile_cache_mb: Option<u64>,
+    pub tile_cache: Option<bool>,
+    /// `target:min-max:hard_min-hard_max` households, e.g. `300:150-450:1000-1500`.
+    pub band: Option<String>,
+}
+
+/// Settings given on the command line (the highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub web_dir: Option<PathBuf>,
+    pub holidays_dir: Option<PathBuf>,
+    pub tile_cache_mb: Option<u64>,
+    pub band: Option<String>,
+}
+
 impl Config {
     /// The defaults, overridden by the environment; a malformed value is an error naming it.
     pub fn from_env() -> Result<Config, String> {
+        Config::load(None, |name| std::env::var(name).ok(), &Flags::default())
+    }
+
+    /// Defaults, then the file `file` (TOML, see `FileConfig`), then `GRIDMAP_*` variables
+    /// (`env`), then `flags`: each layer overrides the one before. A malformed value is an error
+    /// naming the file, variable or flag.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: &Flags,
+    ) -> Result<Config, String> {
         let mut config = Config::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(path) = file {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let from: FileConfig =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let at = |key: &str| format!("{} ({key})", path.display());
+            if let Some(dir) = from.web_dir {
+                config.web_dir = dir;
+            }
+            if let Some(dir) = from.holidays_dir {
+                config.holidays_dir = dir;
+            }
+            if let Some(mb) = from.tile_cache_mb {
+                config.tile_cache_bytes =
+                    cache_bytes(mb).map_err(|e| format!("{}: {e}", at("tile_cache_mb")))?;
+            }
+            if let Some(on) = from.tile_cache {
+                config.tile_cache = on;
+            }
+            if let Some(band) = from.band {
+                config.band = Band::parse(&band).map_err(|e| format!("{}: {e}", at("band")))?;
+            }
+        }
+        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(dir) = var("GRIDMAP_WEB_DIR") {
             config.web_dir = dir.into();
         }
@@ -54,11 +110,12 @@ impl Config {
             config.holidays_dir = dir.into();
         }
         if let Some(mb) = var("GRIDMAP_TILE_CACHE_MB") {
-            let mb: u64 =
-                mb.trim().parse().ok().filter(|m| *m >= 1).ok_or_else(|| {
-                    format!("GRIDMAP_TILE_CACHE_MB={mb:?}: a whole number of MB ≥ 1")
-                })?;
-            config.tile_cache_bytes = mb * 1024 * 1024;
+            let mb: u64 = mb
+                .trim()
+                .parse()
+                .map_err(|_| format!("GRIDMAP_TILE_CACHE_MB={mb:?}: a whole number of MB ≥ 1"))?;
+            config.tile_cache_bytes =
+                cache_bytes(mb).map_err(|e| format!("GRIDMAP_TILE_CACHE_MB: {e}"))?;
         }
         if let Some(v) = var("GRIDMAP_TILE_CACHE") {
             config.tile_cache = v != "off";
@@ -67,6 +124,19 @@ impl Config {
             config.band = Band::parse(&v).map_err(|e| format!("GRIDMAP_BAND: {e}"))?;
         }
         config.failpoint = var("GRIDMAP_FAILPOINT");
+        if let Some(dir) = &flags.web_dir {
+            config.web_dir = dir.clone();
+        }
+        if let Some(dir) = &flags.holidays_dir {
+            config.holidays_dir = dir.clone();
+        }
+        if let Some(mb) = flags.tile_cache_mb {
+            config.tile_cache_bytes =
+                cache_bytes(mb).map_err(|e| format!("--tile-cache-mb: {e}"))?;
+        }
+        if let Some(band) = &flags.band {
+            config.band = Band::parse(band).map_err(|e| format!("--band: {e}"))?;
+        }
         Ok(config)
     }
 
@@ -74,6 +144,14 @@ impl Config {
     pub fn abort_before_commit(&self) -> bool {
         self.failpoint.as_deref() == Some(FAILPOINT_BEFORE_COMMIT)
     }
+}
+
+fn cache_bytes(mb: u64) -> Result<u64, String> {
+    if mb == 0 {
+        return Err("the tile cache needs at least 1 MB".into());
+    }
+    mb.checked_mul(1024 * 1024)
+        .ok_or_else(|| format!("{mb} MB is too large"))
 }
 
 /// Where the calendar lives unless `GRIDMAP_HOLIDAYS_DIR` says otherwise.
@@ -124,5 +202,50 @@ pub fn calendar(dir: &Path) -> Calendar {
             tracing::warn!("holiday calendar not loaded ({e}); only weekends are days off");
             Calendar::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_a_flag_overrides_both() {
+        let file =
+            write("tile_cache_mb = 32\nweb_dir = \"from-file\"\nband = \"200:100-300:50-600\"\n");
+        let env = |name: &str| match name {
+            "GRIDMAP_TILE_CACHE_MB" => Some("64".to_string()),
+            _ => None,
+        };
+        let config = Config::load(Some(file.path()), env, &Flags::default()).unwrap();
+        assert_eq!(config.web_dir, PathBuf::from("from-file"));
+        assert_eq!(config.tile_cache_bytes, 64 * 1024 * 1024);
+        assert_eq!(config.band, Band::parse("200:100-300:50-600").unwrap());
+        let flags = Flags {
+            tile_cache_mb: Some(8),
+            ..Flags::default()
+        };
+        let config = Config::load(Some(file.path()), env, &flags).unwrap();
+        assert_eq!(config.tile_cache_bytes, 8 * 1024 * 1024);
+    }
+
+    #[test]
+    fn an_unknown_or_malformed_key_in_the_file_is_an_error_naming_it() {
+        let none = |_: &str| None;
+        let typo = write("tile_cache_megabytes = 32\n");
+        let e = Config::load(Some(typo.path()), none, &Flags::default()).unwrap_err();
+        assert!(e.contains("tile_cache_megabytes"), "{e}");
+        let bad = write("band = \"lots\"\n");
+        let e = Config::load(Some(bad.path()), none, &Flags::default()).unwrap_err();
+        assert!(e.contains("band"), "{e}");
+        let zero = write("tile_cache_mb = 0\n");
+        let e = Config::load(Some(zero.path()), none, &Flags::default()).unwrap_err();
+        assert!(e.contains("tile_cache_mb"), "{e}");
     }
 }

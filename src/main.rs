@@ -25,6 +25,22 @@ struct Cli {
     /// Use this PostgreSQL/PostGIS server instead of the embedded cluster.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// A TOML configuration file (keys: web_dir, holidays_dir, tile_cache_mb, tile_cache, band);
+    /// `GRIDMAP_*` variables override it and the flags below override both.
+    #[arg(long, global = true, env = "GRIDMAP_CONFIG")]
+    config: Option<PathBuf>,
+    /// The static pages directory (else GRIDMAP_WEB_DIR, the file, `web`).
+    #[arg(long, global = true)]
+    web_dir: Option<PathBuf>,
+    /// The working-day calendar directory (else GRIDMAP_HOLIDAYS_DIR, the file, `data/holidays`).
+    #[arg(long, global = true)]
+    holidays_dir: Option<PathBuf>,
+    /// The tile cache's budget in MB (else GRIDMAP_TILE_CACHE_MB, the file, 256).
+    #[arg(long, global = true)]
+    tile_cache_mb: Option<u64>,
+    /// The grid size band TARGET:MIN-MAX:MIN-MAX households/people (else GRIDMAP_BAND, the file).
+    #[arg(long, global = true)]
+    band: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -269,8 +285,18 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     // An empty DATABASE_URL means "not set": use the embedded cluster.
     let url = cli.database_url.as_deref().filter(|u| !u.trim().is_empty());
-    // The one configuration, from the environment (see the README's table); passed down.
-    let config = gridmap::config::Config::from_env()?;
+    // The one configuration: defaults < --config file < GRIDMAP_* < flags (see the README's
+    // table); passed down.
+    let config = gridmap::config::Config::load(
+        cli.config.as_deref(),
+        |name| std::env::var(name).ok(),
+        &gridmap::config::Flags {
+            web_dir: cli.web_dir.clone(),
+            holidays_dir: cli.holidays_dir.clone(),
+            tile_cache_mb: cli.tile_cache_mb,
+            band: cli.band.clone(),
+        },
+    )?;
     match cli.command {
         Command::Serve { listen, demo } => {
             serve(url, &cli.data_dir, &listen, demo.as_deref(), config).await
