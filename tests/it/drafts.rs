@@ -7,17 +7,14 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use geo::{BooleanOps, Centroid, InteriorPoint};
 use geo_types::{Coord, MultiPolygon};
 use gridmap::domain::role::Role;
 use gridmap::store::users;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{TestDb, binary, demo_db};
+use crate::harness::{TestDb, binary, call, demo_db};
 use crate::http::app_with_atlas;
 
 async fn send(
@@ -27,20 +24,16 @@ async fn send(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(match body {
-            Some(b) => Body::from(b.to_string()),
-            None => Body::empty(),
-        })
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let (status, headers, bytes) = call(
+        app,
+        method,
+        uri,
+        Some(token),
+        Some("application/json"),
+        bytes,
+    )
+    .await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

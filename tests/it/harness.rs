@@ -142,3 +142,57 @@ pub fn demo_dir() -> std::path::PathBuf {
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_gridmap")
 }
+
+/// A request to the router in one call: every test file builds its requests through this, so a
+/// header rule (the token, the content type) lives in one place.
+pub async fn request(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> axum::response::Response {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    app.clone()
+        .oneshot(request.body(axum::body::Body::from(body)).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The status, headers and whole body of a request.
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    let response = request(app, method, uri, token, content_type, body).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+/// A user with a role (and grids), its token returned.
+pub async fn user(
+    db: &TestDb,
+    name: &str,
+    role: gridmap::domain::role::Role,
+    cells: &[String],
+) -> String {
+    let mut client = db.client().await;
+    gridmap::store::users::add_user(&mut client, name, role, cells)
+        .await
+        .unwrap()
+}

@@ -153,6 +153,44 @@ async fn public_cells_carry_no_private_fields() {
     );
 }
 
+#[tokio::test]
+async fn listed_cells_carry_the_snapshots_colour_index_which_neighbours_never_share() {
+    let db = demo_db().await;
+    let (app, state) = app_with_atlas(&db).await;
+    let (status, body) = call(&app, "/api/v1/cells?level=3", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let atlas = state.atlas.load_full();
+    let colour: std::collections::HashMap<String, i64> = body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["code"].as_str().unwrap().to_string(),
+                p["colour"]
+                    .as_i64()
+                    .expect("every current cell has a colour"),
+            )
+        })
+        .collect();
+    assert!(colour.len() > 50);
+    let mut pairs = 0;
+    for (code, c) in &colour {
+        let i = atlas.index_of(code).unwrap();
+        assert_eq!(*c, i64::from(atlas.colour_of(i)), "{code}");
+        for &n in &atlas.topology().neighbours[i] {
+            let other = &atlas.cells()[n as usize].code;
+            assert_ne!(
+                colour[code], colour[other],
+                "{code} and {other} are neighbours"
+            );
+            pairs += 1;
+        }
+    }
+    assert!(pairs > colour.len(), "only {pairs} neighbour pairs");
+}
+
 pub async fn app_with_atlas(db: &TestDb) -> (axum::Router, AppState) {
     let state = AppState::new(store::pool(db.config.clone(), 4).unwrap());
     gridmap::app::atlas::reload(&state.pool, &state.atlas)

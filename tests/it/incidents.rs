@@ -6,16 +6,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use gridmap::domain::role::Role;
 use gridmap::http::router;
-use gridmap::store::users;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{TestDb, demo_db};
+use crate::harness::{TestDb, call, demo_db, user};
 use crate::http::app_with_atlas;
 
 async fn send(
@@ -26,20 +22,15 @@ async fn send(
     content_type: &str,
     body: String,
 ) -> (StatusCode, Value, String) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", content_type);
-    if let Some(t) = token {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, _, bytes) = call(
+        app,
+        method,
+        uri,
+        token,
+        Some(content_type),
+        body.into_bytes(),
+    )
+    .await;
     let text = String::from_utf8_lossy(&bytes).to_string();
     (
         status,
@@ -65,13 +56,6 @@ async fn json_call(
     )
     .await;
     (s, v)
-}
-
-async fn user(db: &TestDb, name: &str, role: Role, cells: &[String]) -> String {
-    let mut client = db.client().await;
-    users::add_user(&mut client, name, role, cells)
-        .await
-        .unwrap()
 }
 
 /// A demo building point and its grid.

@@ -16,5 +16,6 @@ mod mvt_fixtures;
 mod openapi;
 mod poster;
 mod probe;
+mod readme;
 mod registry;
 mod tiles;

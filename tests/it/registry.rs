@@ -5,19 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use geo_types::Coord;
 use gridmap::atlas::Atlas;
 use gridmap::domain::cell::{Cell, CellKind};
 use gridmap::domain::code::CellCode;
 use gridmap::domain::role::Role;
-use gridmap::store::users;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{TestDb, binary, demo_db, fresh_db};
+use crate::harness::{TestDb, binary, call, demo_db, fresh_db, user};
 use crate::http::app_with_atlas;
 
 async fn send(
@@ -27,42 +23,12 @@ async fn send(
     token: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Vec<u8>) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(
-            request
-                .header("content-type", "application/json")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    let (status, _, bytes) = call(app, method, uri, token, Some("application/json"), body).await;
+    (status, bytes)
 }
 
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or(Value::Null)
-}
-
-async fn user(db: &TestDb, name: &str, role: Role, cells: &[String]) -> String {
-    let mut client = db.client().await;
-    users::add_user(&mut client, name, role, cells)
-        .await
-        .unwrap()
 }
 
 /// A demo building: (id, address, lon, lat, cell).
@@ -303,6 +269,21 @@ async fn a_gauss_krueger_point_lands_within_a_centimetre() {
     assert!(metres < 0.01, "{metres} m");
     assert_eq!(row.get::<_, String>(1), b.4);
     assert_eq!(row.get::<_, String>(2), "EPSG:4524");
+    // locate reads the same metres (a projected CRS is not held to ±180 degrees).
+    let (status, body) = send(
+        &app,
+        "GET",
+        &format!("/api/v1/locate?lon={easting:.4}&lat={northing:.4}&crs=EPSG:4524"),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let located = json_of(&body);
+    assert_eq!(
+        located["cells"].as_array().unwrap().last().unwrap()["code"],
+        b.4.as_str()
+    );
 }
 
 #[tokio::test]
