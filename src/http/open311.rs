@@ -207,8 +207,13 @@ pub struct KeyParams {
 pub async fn list(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    Params(query): Params<ListParams>,
+    query: Result<Params<ListParams>, ApiError>,
 ) -> Response {
+    // A bad parameter is answered in the GeoReport shape too.
+    let query = match query {
+        Ok(Params(q)) => q,
+        Err(e) => return error(e.status(), described(&e)),
+    };
     let user = match caller(&state, addr, query.api_key.as_deref()).await {
         Ok(u) => u,
         Err(e) => return e,
@@ -267,8 +272,12 @@ pub async fn show(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     Path(file): Path<String>,
-    Params(query): Params<KeyParams>,
+    query: Result<Params<KeyParams>, ApiError>,
 ) -> Response {
+    let query = match query {
+        Ok(Params(q)) => q,
+        Err(e) => return error(e.status(), described(&e)),
+    };
     let user = match caller(&state, addr, query.api_key.as_deref()).await {
         Ok(u) => u,
         Err(e) => return e,

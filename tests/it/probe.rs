@@ -447,6 +447,8 @@ async fn every_rejection_uses_the_error_contract_and_the_security_headers() {
         ("/open311/v2/services.xml", 404),
         ("/open311/v2/requests.json", 401),
         ("/open311/v2/requests/x.json?api_key=gm_x", 403),
+        ("/open311/v2/requests.json?api_key=gm_x&colour=red", 400),
+        ("/open311/v2/requests.json?api_key=gm_x&status=maybe", 400),
     ] {
         let a = raw(&app, "GET", uri, &[], Body::empty()).await;
         assert_eq!(a.status.as_u16(), want, "{uri}: {}", a.text);
