@@ -27,6 +27,8 @@ pub struct Config {
     pub band: Band,
     /// `GRIDMAP_FAILPOINT=commit-before-finish` aborts a commit before COMMIT (tests only).
     pub failpoint: Option<String>,
+    /// Where field photos are stored by content hash (`<data-dir>/photos`).
+    pub photos_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             tile_cache: true,
             band: Band::default(),
             failpoint: None,
+            photos_dir: "var/photos".into(),
         }
     }
 }

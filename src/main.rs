@@ -193,6 +193,14 @@ enum UserAction {
     },
     /// List tokens: user, role, first characters, created, last used, expiry, revoked.
     Tokens,
+    /// A one-time 8-digit code (valid 10 minutes) a phone exchanges for its own device token at
+    /// `/field`; printed alone on the last line. A new NAME is created as a worker of --cells.
+    Pair {
+        name: String,
+        /// For a new user: the grids (codes, comma-separated) the worker is responsible for.
+        #[arg(long, value_delimiter = ',')]
+        cells: Vec<String>,
+    },
 }
 
 /// `90d`, `12h`, `30m` as a duration.
@@ -297,6 +305,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             band: cli.band.clone(),
         },
     )?;
+    let config = gridmap::config::Config {
+        photos_dir: cli.data_dir.join("photos"),
+        ..config
+    };
     match cli.command {
         Command::Serve { listen, demo } => {
             serve(url, &cli.data_dir, &listen, demo.as_deref(), config).await
@@ -467,6 +479,60 @@ async fn run(cli: Cli) -> Result<(), String> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n"))
+            })
+            .await
+        }
+        Command::User {
+            action: UserAction::Pair { name, cells },
+        } => {
+            with_database(url, &cli.data_dir, |mut client| async move {
+                let existing = store::fieldwork::user_by_name(&client, &name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (user, note) = match existing {
+                    Some(u) => {
+                        let note = if cells.is_empty() || cells == u.cells {
+                            String::new()
+                        } else {
+                            format!(" (an existing user: its cells stay {})", u.cells.join(","))
+                        };
+                        (u, note)
+                    }
+                    None => {
+                        if cells.is_empty() {
+                            return Err(format!(
+                                "no user named {name:?}; give --cells to create the worker"
+                            ));
+                        }
+                        store::users::add_user(&mut client, &name, Role::Worker, &cells)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        // The new user's bearer token is never shown: the phone gets its own.
+                        store::users::revoke(&client, &name)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let u = store::fieldwork::user_by_name(&client, &name)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the user vanished")?;
+                        (u, format!(" (created worker of {})", cells.join(",")))
+                    }
+                };
+                let (code, expires) = gridmap::app::fieldwork::pairing_code(
+                    &client,
+                    &user,
+                    "gridmap user pair",
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "pairing code for {}{note}, valid until {} (enter it at /field):\n{code}",
+                    user.name,
+                    expires
+                        .with_timezone(&gridmap::domain::calendar::china())
+                        .format("%H:%M")
+                ))
             })
             .await
         }
@@ -764,6 +830,24 @@ async fn serve_opened(
     let follower =
         gridmap::app::atlas::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());
+    // Tracks and visit positions are personal data: deleted hourly once past their retention.
+    let purge_pool = pool.clone();
+    let purger = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let Ok(client) = purge_pool.get().await else {
+                continue;
+            };
+            match gridmap::app::fieldwork::purge(&client, chrono::Utc::now()).await {
+                Ok((0, 0)) => {}
+                Ok((points, visits)) => tracing::info!(
+                    "retention: deleted {points} track points and {visits} visit positions"
+                ),
+                Err(e) => tracing::warn!("retention purge failed: {e}"),
+            }
+        }
+    });
     let hub = state.live.clone();
     let signal = async move {
         shutdown_signal().await;
@@ -776,6 +860,7 @@ async fn serve_opened(
     follower.abort();
     calendar_follower.abort();
     live.abort();
+    purger.abort();
     pool.close();
     tracing::info!("server stopped");
     Ok(())

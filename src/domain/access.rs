@@ -74,6 +74,39 @@ pub fn household_access(role: Role, own: &[String], cell: &str) -> HouseholdAcce
     }
 }
 
+/// The track rule (patrol tracks, visit positions, daily logs: personal data): the worker
+/// itself, admin, and the worker's leaders — a worker-role user whose cells include a strict
+/// ancestor of one of the worker's grids (a village or township leader). Command, planners and
+/// peers on the same grid do not see them.
+///
+/// ```
+/// use gridmap::domain::access::may_see_track;
+/// use gridmap::domain::role::Role;
+/// let grid = vec!["520328004016001".to_string()];
+/// let village = vec!["520328004016".to_string()];
+/// assert!(may_see_track(Role::Worker, 7, &village, 9, &grid));
+/// assert!(!may_see_track(Role::Worker, 8, &grid, 9, &grid));
+/// assert!(!may_see_track(Role::Command, 1, &[], 9, &grid));
+/// ```
+pub fn may_see_track(
+    viewer_role: Role,
+    viewer_id: i64,
+    viewer_cells: &[String],
+    owner_id: i64,
+    owner_cells: &[String],
+) -> bool {
+    match viewer_role {
+        Role::Admin => true,
+        _ if viewer_id == owner_id => true,
+        Role::Worker => owner_cells.iter().any(|grid| {
+            viewer_cells
+                .iter()
+                .any(|v| !v.is_empty() && v.len() < grid.len() && grid.starts_with(v.as_str()))
+        }),
+        Role::Planner | Role::Command => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod category;
 pub mod cell;
 pub mod code;
 pub mod draft;
+pub mod duty;
 pub mod incident;
 pub mod kpi;
 pub mod role;

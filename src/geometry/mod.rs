@@ -7,4 +7,5 @@ pub mod dissolve;
 pub mod point_in;
 pub mod shared_edges;
 pub mod snap;
+pub mod track;
 pub mod validity;

@@ -21,6 +21,9 @@ pub enum ApiError {
     BadToken,
     #[error("this needs one of the roles {0:?}")]
     Forbidden(Vec<Role>),
+    /// The role may, but not on this record (another worker's track, a grid not yours): 403.
+    #[error("{0}")]
+    Denied(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -87,6 +90,7 @@ impl ApiError {
                 "forbidden",
                 json!({ "required_roles": roles }),
             ),
+            ApiError::Denied(_) => (StatusCode::FORBIDDEN, "forbidden", Value::Null),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", Value::Null),
             ApiError::Unprocessable(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -235,6 +239,27 @@ impl From<crate::app::incidents::IncidentError> for ApiError {
                 message,
                 details: json!({"state": state.as_str(), "suspended": suspended, "allowed": allowed}),
             },
+        }
+    }
+}
+
+impl From<crate::app::fieldwork::FieldError> for ApiError {
+    fn from(error: crate::app::fieldwork::FieldError) -> Self {
+        use crate::app::fieldwork::FieldError as E;
+        match error {
+            E::Store(e) => e.into(),
+            E::Invalid { field, message } => {
+                ApiError::bad_field(&field, format!("{field}: {message}"))
+            }
+            E::Forbidden(m) => ApiError::Denied(m),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict {
+                code: "conflict",
+                message: m,
+                details: serde_json::Value::Null,
+            },
+            E::Io(m) => ApiError::Internal(m),
+            E::Incident(e) => e.into(),
         }
     }
 }

@@ -46,6 +46,7 @@ fn holds_token(path: &str) -> bool {
         "/web/plan",
         "/web/wall",
         "/web/field",
+        "/web/team",
     ]
     .iter()
     .any(|p| {

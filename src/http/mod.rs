@@ -8,6 +8,7 @@ pub mod db;
 pub mod drafts;
 pub mod error;
 pub mod field;
+pub mod fieldwork;
 pub mod guard;
 pub mod json;
 pub mod live;
@@ -99,6 +100,10 @@ fn pages(web: &std::path::Path) -> Router<AppState> {
         .route_service("/plan", ServeFile::new(web.join("plan.html")))
         .route_service("/wall", ServeFile::new(web.join("wall.html")))
         .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
+        .route_service("/field", ServeFile::new(web.join("field.html")))
+        .route_service("/field/team", ServeFile::new(web.join("team.html")))
+        // The service worker lives at the root so its scope may be `/field`.
+        .route_service("/field-sw.js", ServeFile::new(web.join("field-sw.js")))
         .nest_service(
             "/vendor/terra-draw",
             ServeDir::new(web.join("node_modules/terra-draw/dist")),
@@ -195,6 +200,32 @@ fn field_routes() -> Router<AppState> {
         .route("/open311/v2/requests/{file}", get(open311::show))
 }
 
+/// Grid workers' field work: pairing phones, the sync, patrols, logs, compliance, photos.
+fn fieldwork_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/devices/pair", post(fieldwork::pair))
+        .route("/api/v1/devices/pairings", post(fieldwork::pairing))
+        .route("/api/v1/devices", get(fieldwork::devices))
+        .route(
+            "/api/v1/devices/{id}",
+            axum::routing::delete(fieldwork::revoke_device),
+        )
+        .route(
+            "/api/v1/field/sync",
+            // A day offline: thousands of fixes and a few photos.
+            post(fieldwork::sync).layer(DefaultBodyLimit::max(48 * 1024 * 1024)),
+        )
+        .route("/api/v1/field/today", get(fieldwork::today))
+        .route("/api/v1/field/households", get(fieldwork::households))
+        .route("/api/v1/field/day", get(fieldwork::day))
+        .route("/api/v1/patrols", get(fieldwork::patrols))
+        .route("/api/v1/patrols/{id}", get(fieldwork::patrol))
+        .route("/api/v1/logs", get(fieldwork::logs))
+        .route("/api/v1/logs/{id}/comments", post(fieldwork::comment))
+        .route("/api/v1/compliance", get(fieldwork::compliance))
+        .route("/api/v1/photos/{hash}", get(fieldwork::photo))
+}
+
 /// Token holders about themselves; administrators about users and tokens.
 fn admin_routes() -> Router<AppState> {
     Router::new()
@@ -217,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .merge(planning_routes())
         .merge(registry_routes())
         .merge(field_routes())
+        .merge(fieldwork_routes())
         .merge(admin_routes())
         .fallback(|uri: axum::http::Uri| async move {
             guard::error_response(

@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_tokens_calendar",
         include_str!("../../migrations/0007_tokens_calendar.sql"),
     ),
+    (
+        "0008_field",
+        include_str!("../../migrations/0008_field.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

@@ -8,6 +8,7 @@ pub mod cells;
 pub mod demo;
 pub mod drafts;
 pub mod embedded;
+pub mod fieldwork;
 pub mod incidents;
 pub mod listen;
 pub mod migrate;

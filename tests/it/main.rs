@@ -6,6 +6,7 @@ mod cluster;
 mod coverage_data;
 mod demo;
 mod drafts;
+mod fieldwork;
 mod harness;
 mod http;
 mod import;

@@ -20,7 +20,15 @@ export class ApiError extends Error {
  * anything else in `init` goes to fetch as it is (e.g. `cache`). Resolves to the parsed JSON (or
  * the text if it is not JSON; null if empty); rejects with an ApiError unless the status is 2xx.
  */
-export async function request(url, { method = 'GET', body, token, headers, ...init } = {}) {
+export async function request(url, init) {
+  return (await exchange(url, init)).data;
+}
+
+/**
+ * `request`, resolving to `{data, response}`: the parsed body and the Response itself, for a
+ * caller that reads headers too (the field app's service worker marks answers from its cache).
+ */
+export async function exchange(url, { method = 'GET', body, token, headers, ...init } = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (token) h.Authorization = 'Bearer ' + token;
   if (body !== undefined) h['Content-Type'] = 'application/json';
@@ -33,7 +41,7 @@ export async function request(url, { method = 'GET', body, token, headers, ...in
     throw new ApiError((e && (e.message || e.code)) || `${method} ${url}: HTTP ${r.status}`,
       { status: r.status, code: e && e.code, details: e && e.details, body: data });
   }
-  return data;
+  return { data, response: r };
 }
 
 /**
