@@ -288,50 +288,95 @@ pub async fn sync(
     actions: Vec<Value>,
     now: DateTime<Utc>,
 ) -> Result<Vec<SyncResult>, FieldError> {
-    let mut results = Vec::with_capacity(actions.len());
-    for (i, raw) in actions.into_iter().enumerate() {
-        let id = raw
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let reject = |field: String, message: String| SyncResult {
-            id: id.clone(),
-            status: "rejected",
-            error: Some(message),
-            field: Some(field),
-            result: None,
-        };
-        let action: FieldAction = match serde_path_to_error::deserialize(raw) {
+    // Parse every action first: a bad one is rejected in place and never hides the others.
+    let parsed: Vec<(String, Parsed)> = actions
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let id = raw
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let action = match serde_path_to_error::deserialize::<_, FieldAction>(raw) {
+                Ok(a) if is_uuid(a.id()) => Ok(a),
+                Ok(_) => Err((
+                    format!("actions[{i}].id"),
+                    "an action id is a UUID".to_string(),
+                )),
+                Err(e) => {
+                    let path = e.path().to_string();
+                    let field = if path == "." {
+                        format!("actions[{i}]")
+                    } else {
+                        format!("actions[{i}].{path}")
+                    };
+                    Err((field, e.inner().to_string()))
+                }
+            };
+            (id, action)
+        })
+        .collect();
+    let reject = |id: &str, field: String, message: String| SyncResult {
+        id: id.to_string(),
+        status: "rejected",
+        error: Some(message),
+        field: Some(field),
+        result: None,
+    };
+    let mut results = Vec::with_capacity(parsed.len());
+    let mut i = 0;
+    while i < parsed.len() {
+        let (id, action) = &parsed[i];
+        let action = match action {
             Ok(a) => a,
-            Err(e) => {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    format!("actions[{i}]")
-                } else {
-                    format!("actions[{i}].{path}")
-                };
-                results.push(reject(field, e.inner().to_string()));
+            Err((field, message)) => {
+                results.push(reject(id, field.clone(), message.clone()));
+                i += 1;
                 continue;
             }
         };
-        if !is_uuid(action.id()) {
-            results.push(reject(
-                format!("actions[{i}].id"),
-                "an action id is a UUID".into(),
-            ));
+        // A run of track chunks of one patrol is applied together (one transaction, one insert).
+        if let FieldAction::PatrolPoints { patrol, .. } = action {
+            let run: Vec<&FieldAction> = parsed[i..]
+                .iter()
+                .map_while(|(_, a)| match a {
+                    Ok(a @ FieldAction::PatrolPoints { patrol: p, .. }) if p == patrol => Some(a),
+                    _ => None,
+                })
+                .collect();
+            match apply_points(client, ctx, user, patrol, &run).await {
+                Ok(mut done) => results.append(&mut done),
+                Err(FieldError::Store(e)) if is_unavailable(&e) => {
+                    return Err(FieldError::Store(e));
+                }
+                Err(e) => {
+                    let (field, message) = match e {
+                        FieldError::Invalid { field, message } => (field, message),
+                        other => ("patrol".to_string(), other.to_string()),
+                    };
+                    for (k, a) in run.iter().enumerate() {
+                        results.push(reject(
+                            a.id(),
+                            format!("actions[{}].{field}", i + k),
+                            message.clone(),
+                        ));
+                    }
+                }
+            }
+            i += run.len();
             continue;
         }
-        match apply_once(client, ctx, user, &action, now).await {
+        match apply_once(client, ctx, user, action, now).await {
             Ok(Applied::Created(result)) => results.push(SyncResult {
-                id,
+                id: id.clone(),
                 status: "created",
                 error: None,
                 field: None,
                 result,
             }),
             Ok(Applied::Duplicate) => results.push(SyncResult {
-                id,
+                id: id.clone(),
                 status: "duplicate",
                 error: None,
                 field: None,
@@ -339,13 +384,103 @@ pub async fn sync(
             }),
             Err(FieldError::Store(e)) if is_unavailable(&e) => return Err(FieldError::Store(e)),
             Err(FieldError::Invalid { field, message }) => {
-                results.push(reject(format!("actions[{i}].{field}"), message))
+                results.push(reject(id, format!("actions[{i}].{field}"), message))
             }
-            Err(e) => results.push(reject(format!("actions[{i}]"), e.to_string())),
+            Err(e) => results.push(reject(id, format!("actions[{i}]"), e.to_string())),
         }
+        i += 1;
     }
     Ok(results)
 }
+
+/// Applies consecutive `patrol.points` chunks of one patrol: claimed together, cleaned in order
+/// against the patrol's last kept fix, inserted in one statement, all in one transaction under
+/// the patrol's row lock.
+async fn apply_points(
+    client: &mut Client,
+    ctx: &SyncContext<'_>,
+    user: &User,
+    patrol: &str,
+    run: &[&FieldAction],
+) -> Result<Vec<SyncResult>, FieldError> {
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    let row = own_patrol(&tx, user, patrol).await?;
+    let ids: Vec<String> = run.iter().map(|a| a.id().to_string()).collect();
+    let ats: Vec<DateTime<Utc>> = run.iter().map(|a| a.at()).collect();
+    let inserted: std::collections::HashSet<String> =
+        store::claim_actions(&tx, &ids, &ats, user.id, "patrol.points")
+            .await?
+            .into_iter()
+            .collect();
+    let owners = store::action_owners(&tx, &ids).await?;
+    let mut last = store::last_fix(&tx, patrol).await?;
+    let (max_accuracy, max_speed) = (
+        ctx.rules.get("track_max_accuracy_m", 50.0),
+        ctx.rules.get("track_max_speed_kmh", 40.0),
+    );
+    let mut kept_all = Vec::new();
+    let mut dropped_all = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut results = Vec::with_capacity(run.len());
+    let (mut result_ids, mut result_values) = (Vec::new(), Vec::new());
+    for action in run {
+        let FieldAction::PatrolPoints { id, points, .. } = action else {
+            continue;
+        };
+        if !inserted.contains(id) || !seen.insert(id.clone()) {
+            let mine = owners.get(id) == Some(&user.id);
+            results.push(SyncResult {
+                id: id.clone(),
+                status: if mine { "duplicate" } else { "rejected" },
+                error: (!mine).then(|| "this action id belongs to another user".to_string()),
+                field: (!mine).then(|| "id".to_string()),
+                result: None,
+            });
+            continue;
+        }
+        let mut fixes = Vec::with_capacity(points.len());
+        let mut unplaceable = 0u32;
+        for p in points {
+            match wgs84(p[0], p[1], "points") {
+                Ok(c) if p[2].is_finite() => fixes.push(Fix {
+                    lon: c.x,
+                    lat: c.y,
+                    t_ms: p[2] as i64,
+                    accuracy_m: p[3],
+                }),
+                _ => unplaceable += 1,
+            }
+        }
+        fixes.sort_by_key(|f| f.t_ms);
+        let (kept, dropped) = track::clean(last, &fixes, max_accuracy, max_speed);
+        if let Some(k) = kept.last() {
+            last = Some(*k);
+        }
+        let value = json!({"kept": kept.len(), "dropped": dropped.total() + unplaceable});
+        dropped_all += dropped.total() + unplaceable;
+        kept_all.extend(kept);
+        result_ids.push(id.clone());
+        result_values.push(value.clone());
+        results.push(SyncResult {
+            id: id.clone(),
+            status: "created",
+            error: None,
+            field: None,
+            result: Some(value),
+        });
+    }
+    store::add_points(&tx, patrol, &kept_all, dropped_all).await?;
+    store::set_action_results(&tx, &result_ids, &result_values).await?;
+    if row.ended_at.is_some() && !kept_all.is_empty() {
+        // Chunks synced after the end: measure again.
+        measure_patrol(&tx, ctx, patrol, None).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(results)
+}
+
+/// An action parsed, or the field and reason it was refused.
+type Parsed = Result<FieldAction, (String, String)>;
 
 fn is_unavailable(e: &StoreError) -> bool {
     matches!(e, StoreError::Pool(_)) || matches!(e, StoreError::Db(d) if d.is_closed())
@@ -445,38 +580,8 @@ async fn apply(
             store::start_patrol(tx, id, user.id, *at).await?;
             Ok(None)
         }
-        FieldAction::PatrolPoints { patrol, points, .. } => {
-            let row = own_patrol(tx, user, patrol).await?;
-            let mut fixes = Vec::with_capacity(points.len());
-            let mut unplaceable = 0u32;
-            for p in points {
-                match wgs84(p[0], p[1], "points") {
-                    Ok(c) if p[2].is_finite() => fixes.push(Fix {
-                        lon: c.x,
-                        lat: c.y,
-                        t_ms: p[2] as i64,
-                        accuracy_m: p[3],
-                    }),
-                    _ => unplaceable += 1,
-                }
-            }
-            fixes.sort_by_key(|f| f.t_ms);
-            let last = store::last_fix(tx, patrol).await?;
-            let (kept, dropped) = track::clean(
-                last,
-                &fixes,
-                ctx.rules.get("track_max_accuracy_m", 50.0),
-                ctx.rules.get("track_max_speed_kmh", 40.0),
-            );
-            store::add_points(tx, patrol, &kept, dropped.total() + unplaceable).await?;
-            if row.ended_at.is_some() {
-                // A chunk synced after the end: measure again.
-                measure_patrol(tx, ctx, patrol, None).await?;
-            }
-            Ok(Some(
-                json!({"kept": kept.len(), "dropped": dropped.total() + unplaceable}),
-            ))
-        }
+        // Applied in runs by `apply_points`.
+        FieldAction::PatrolPoints { .. } => Ok(None),
         FieldAction::PatrolEnd { patrol, at, .. } => {
             own_patrol(tx, user, patrol).await?;
             let measured = measure_patrol(tx, ctx, patrol, Some(*at)).await?;

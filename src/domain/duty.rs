@@ -214,11 +214,53 @@ pub fn judge(
             })
             .collect()
     };
+    // Indexes, so a county (10,000 grids and workers) is judged in one pass over each list.
+    let mut patrols_by_worker: HashMap<i64, Vec<&PatrolFacts>> = HashMap::new();
+    type Visit<'a> = (NaiveDate, f64, &'a [i64]);
+    let mut patrols_by_cell: HashMap<&str, Vec<Visit>> = HashMap::new();
+    for p in &facts.patrols {
+        patrols_by_worker.entry(p.worker).or_default().push(p);
+        for (cell, seconds, ids) in &p.grids {
+            patrols_by_cell.entry(cell.as_str()).or_default().push((
+                p.day,
+                *seconds,
+                ids.as_slice(),
+            ));
+        }
+    }
+    let mut households_by_cell: BTreeMap<&str, Vec<&HouseholdFacts>> = BTreeMap::new();
+    for h in &facts.households {
+        households_by_cell
+            .entry(h.cell.as_str())
+            .or_default()
+            .push(h);
+    }
+    let buildings: BTreeMap<&str, usize> = facts
+        .buildings
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    let mut logs_by_worker: HashMap<i64, BTreeSet<NaiveDate>> = HashMap::new();
+    for (u, d) in &facts.logs {
+        logs_by_worker.entry(*u).or_default().insert(*d);
+    }
+    let mut meetings_by_cell: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    for (c, d) in &facts.meetings {
+        meetings_by_cell.entry(c.as_str()).or_default().push(*d);
+    }
+    // The keys of a sorted map under a code prefix.
+    fn under<'m, V>(
+        map: &'m BTreeMap<&str, V>,
+        prefix: &'m str,
+    ) -> impl Iterator<Item = (&'m &'m str, &'m V)> + 'm {
+        map.range(prefix..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
     let mut workers = Vec::new();
     for (id, name, cells) in &facts.workers {
         let mut seconds_by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
         let mut covered: HashMap<&str, BTreeSet<i64>> = HashMap::new();
-        for p in facts.patrols.iter().filter(|p| p.worker == *id) {
+        for p in patrols_by_worker.get(id).into_iter().flatten() {
             for (cell, seconds, ids) in &p.grids {
                 if in_cells(cells, cell) {
                     *seconds_by_day.entry(p.day).or_default() += seconds;
@@ -236,24 +278,19 @@ pub fn judge(
         let per_week = rules.get(&rule_key, if finest >= 3 { 2.0 } else { 1.0 });
         let patrol_days_due = ((per_week * period.due_len() as f64) / 7.0).ceil() as i64;
         // Coverage over the worker's grids (their own buildings, any of their tracks).
-        let grids: Vec<&str> = facts
-            .buildings
-            .keys()
-            .map(String::as_str)
-            .filter(|g| in_cells(cells, g))
-            .collect();
-        let (reached, total) = grids.iter().fold((0usize, 0usize), |(r, t), g| {
-            (
-                r + covered.get(g).map_or(0, BTreeSet::len),
-                t + facts.buildings.get(*g).copied().unwrap_or(0),
-            )
-        });
-        let coverage = (total > 0).then(|| reached as f64 / total as f64);
-        let logs: BTreeSet<NaiveDate> = facts
-            .logs
+        let (reached, total) = cells
             .iter()
-            .filter(|(u, d)| u == id && working_days.contains(d))
-            .map(|(_, d)| *d)
+            .flat_map(|(c, _)| under(&buildings, c))
+            .fold((0usize, 0usize), |(r, t), (g, n)| {
+                (r + covered.get(*g).map_or(0, BTreeSet::len), t + n)
+            });
+        let coverage = (total > 0).then(|| reached as f64 / total as f64);
+        let logs: BTreeSet<NaiveDate> = logs_by_worker
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|d| working_days.contains(d))
+            .copied()
             .collect();
         let logs_due = if rules.get("log_every_working_day", 1.0) > 0.0 {
             working_days.len() as i64
@@ -261,7 +298,11 @@ pub fn judge(
             0
         };
         let mut by_category: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for h in facts.households.iter().filter(|h| in_cells(cells, &h.cell)) {
+        for h in cells
+            .iter()
+            .flat_map(|(c, _)| under(&households_by_cell, c))
+            .flat_map(|(_, hs)| hs.iter())
+        {
             for (c, done, due) in visit_duty(h) {
                 let e = by_category.entry(c).or_default();
                 e.0 += done;
@@ -281,10 +322,9 @@ pub fn judge(
             meetings_held += windows
                 .iter()
                 .filter(|(a, b)| {
-                    facts
-                        .meetings
-                        .iter()
-                        .any(|(c, d)| c == cell && d >= a && d <= b)
+                    meetings_by_cell
+                        .get(cell.as_str())
+                        .is_some_and(|days| days.iter().any(|d| d >= a && d <= b))
                 })
                 .count() as i64;
         }
@@ -348,25 +388,22 @@ pub fn judge(
     }
     // Per grid, whoever patrolled it.
     let mut grids = Vec::new();
-    for (code, count) in &facts.buildings {
+    for (code, count) in &buildings {
         let mut days: BTreeMap<NaiveDate, f64> = BTreeMap::new();
         let mut covered: BTreeSet<i64> = BTreeSet::new();
-        for p in &facts.patrols {
-            for (cell, seconds, ids) in p.grids.iter().filter(|g| &g.0 == code) {
-                let _ = cell;
-                *days.entry(p.day).or_default() += seconds;
-                covered.extend(ids);
-            }
+        for (day, seconds, ids) in patrols_by_cell.get(code).into_iter().flatten() {
+            *days.entry(*day).or_default() += seconds;
+            covered.extend(*ids);
         }
         let (mut done, mut due) = (0, 0);
-        for h in facts.households.iter().filter(|h| &h.cell == code) {
+        for h in households_by_cell.get(code).into_iter().flatten() {
             for (_, d, n) in visit_duty(h) {
                 done += d;
                 due += n;
             }
         }
         grids.push(GridCompliance {
-            code: code.clone(),
+            code: code.to_string(),
             patrol_days: days.values().filter(|s| **s >= min_seconds).count() as i64,
             coverage: (*count > 0)
                 .then(|| ((covered.len() as f64 / *count as f64) * 1000.0).round() / 1000.0),

@@ -116,6 +116,9 @@ impl LocalPlane {
     }
 }
 
+/// How far (m) simplifying a track may move it: coverage is exact to within this.
+pub const SIMPLIFY_M: f64 = 0.5;
+
 /// The track as segments in an R-tree, to ask which points lie within a distance of it.
 pub struct Reach {
     plane: LocalPlane,
@@ -124,11 +127,32 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// The reach of `track` (lon/lat); `None` for an empty track.
+    /// The reach of `track` (lon/lat); `None` for an empty track. The track is simplified
+    /// (Ramer–Douglas–Peucker) to `SIMPLIFY_M` first: a walk's fixes every metre or so are mostly
+    /// collinear, and no point's distance to the line moves by more than that.
     pub fn of(track: &[Coord<f64>]) -> Option<Reach> {
+        use geo::Simplify;
         let first = *track.first()?;
         let plane = LocalPlane::around(first);
-        let points: Vec<[f64; 2]> = track.iter().map(|c| plane.project(*c)).collect();
+        let projected = geo_types::LineString::from(
+            track
+                .iter()
+                .map(|c| {
+                    let [x, y] = plane.project(*c);
+                    Coord { x, y }
+                })
+                .collect::<Vec<_>>(),
+        );
+        let points: Vec<[f64; 2]> = if projected.0.len() > 2 {
+            projected
+                .simplify(SIMPLIFY_M)
+                .0
+                .iter()
+                .map(|c| [c.x, c.y])
+                .collect()
+        } else {
+            projected.0.iter().map(|c| [c.x, c.y]).collect()
+        };
         let segments: Vec<_> = points
             .windows(2)
             .filter(|w| w[0] != w[1])

@@ -936,3 +936,56 @@ pub async fn duty_households_with(
         })
         .collect())
 }
+
+/// Claims many action ids at once (a run of track chunks); returns the ids this call inserted.
+pub async fn claim_actions(
+    client: &impl GenericClient,
+    ids: &[String],
+    ats: &[DateTime<Utc>],
+    user_id: i64,
+    kind: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(client
+        .query(
+            "INSERT INTO field_actions (id, user_id, kind, at)
+             SELECT u.id::uuid, $3, $4, u.at FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)
+             ON CONFLICT (id) DO NOTHING RETURNING id::text",
+            &[&ids, &ats, &user_id, &kind],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// The owners of action ids already claimed.
+pub async fn action_owners(
+    client: &impl GenericClient,
+    ids: &[String],
+) -> StoreResult<HashMap<String, i64>> {
+    Ok(client
+        .query(
+            "SELECT id::text, user_id FROM field_actions WHERE id = ANY($1::text[]::uuid[])",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Records the results of many actions at once.
+pub async fn set_action_results(
+    client: &impl GenericClient,
+    ids: &[String],
+    results: &[Value],
+) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE field_actions f SET result = u.r
+             FROM unnest($1::text[], $2::jsonb[]) AS u(id, r) WHERE f.id = u.id::uuid",
+            &[&ids, &results],
+        )
+        .await?;
+    Ok(())
+}
