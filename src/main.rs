@@ -790,6 +790,16 @@ async fn serve_opened(
                 tracing::info!(
                     "seeded {seeded} synthetic demo incidents (labelled 演示) over the last week"
                 );
+                let patrols = gridmap::app::demo::seed_week_of_field_work(
+                    &mut client,
+                    &gridmap::config::calendar(&settings.holidays_dir),
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                tracing::info!(
+                    "seeded a week of demo field work (labelled 演示): 8 workers, {patrols} patrols"
+                );
             }
             None => tracing::info!("the atlas already has cells; demo not loaded"),
         }

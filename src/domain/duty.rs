@@ -86,18 +86,31 @@ impl Period {
         (self.due_len() as f64 / interval_days).ceil() as i64
     }
 
-    /// The interval windows of a duty (`interval_days` long, from `from`) already due.
-    fn windows(&self, interval_days: f64) -> Vec<(NaiveDate, NaiveDate)> {
+    /// The interval windows of a duty (`interval_days` long, from `from`) begun by the last due
+    /// day, each with whether it has run its full length (only then is it owed: a monthly visit
+    /// is not missed in the first week of the month).
+    fn windows(&self, interval_days: f64) -> Vec<(NaiveDate, NaiveDate, bool)> {
         let step = interval_days.max(1.0).round() as i64;
         let last = self.to.min(self.today);
         let mut out = Vec::new();
         let mut start = self.from;
         while start <= last {
             let end = start + chrono::TimeDelta::days(step - 1);
-            out.push((start, end.min(last)));
+            out.push((start, end.min(last), end <= last));
             start += chrono::TimeDelta::days(step);
         }
         out
+    }
+
+    /// (done, due) of a duty over its windows: a window is done when `held` on one of its days,
+    /// and due when it has run its full length or is done already.
+    fn count(&self, interval_days: f64, held: impl Fn(NaiveDate, NaiveDate) -> bool) -> (i64, i64) {
+        self.windows(interval_days)
+            .into_iter()
+            .fold((0, 0), |(done, due), (a, b, full)| {
+                let ok = held(a, b);
+                (done + i64::from(ok), due + i64::from(ok || full))
+            })
     }
 }
 
@@ -205,12 +218,9 @@ pub fn judge(
             .iter()
             .filter(|(c, _)| h.categories.contains(c))
             .map(|(c, days)| {
-                let windows = period.windows(*days);
-                let done = windows
-                    .iter()
-                    .filter(|(a, b)| h.visits.iter().any(|v| v >= a && v <= b))
-                    .count() as i64;
-                (c.clone(), done, windows.len() as i64)
+                let (done, due) =
+                    period.count(*days, |a, b| h.visits.iter().any(|v| *v >= a && *v <= b));
+                (c.clone(), done, due)
             })
             .collect()
     };
@@ -317,16 +327,13 @@ pub fn judge(
             if interval <= 0.0 {
                 continue;
             }
-            let windows = period.windows(interval);
-            meetings_due += windows.len() as i64;
-            meetings_held += windows
-                .iter()
-                .filter(|(a, b)| {
-                    meetings_by_cell
-                        .get(cell.as_str())
-                        .is_some_and(|days| days.iter().any(|d| d >= a && d <= b))
-                })
-                .count() as i64;
+            let (held, due) = period.count(interval, |a, b| {
+                meetings_by_cell
+                    .get(cell.as_str())
+                    .is_some_and(|days| days.iter().any(|d| *d >= a && *d <= b))
+            });
+            meetings_held += held;
+            meetings_due += due;
         }
         let judged = vec![
             Judged {
@@ -512,7 +519,8 @@ mod tests {
         assert_eq!(w.coverage, Some(0.3));
         // The Saturday log is not a working day's; Monday and Tuesday are.
         assert_eq!((w.logs_written, w.logs_due), (2, 4));
-        assert_eq!((w.visits_done, w.visits_due), (1, 2));
+        // A monthly visit is not owed within its first week: only the visit made counts.
+        assert_eq!((w.visits_done, w.visits_due), (1, 1));
         assert_eq!((w.meetings_held, w.meetings_due), (1, 1));
         assert!(!w.ok);
         assert_eq!(
@@ -521,7 +529,7 @@ mod tests {
                 .filter(|j| !j.ok)
                 .map(|j| j.figure)
                 .collect::<Vec<_>>(),
-            ["patrol_days", "logs", "visits"]
+            ["patrol_days", "logs"]
         );
         assert_eq!(grids[0].patrol_days, 1);
     }
@@ -545,5 +553,34 @@ mod tests {
             workers[0].logs_written, 1,
             "the 3rd is a holiday, the 10th a working day"
         );
+    }
+
+    #[test]
+    fn a_monthly_visit_is_owed_once_its_month_has_run() {
+        let period = Period {
+            from: d("2026-11-01"),
+            to: d("2026-11-30"),
+            today: d("2026-12-01"),
+        };
+        let grid = "520328004016001".to_string();
+        let facts = Facts {
+            workers: vec![(1, "丙".into(), vec![(grid.clone(), 3)])],
+            households: vec![
+                HouseholdFacts {
+                    cell: grid.clone(),
+                    categories: vec!["困难家庭".into()],
+                    visits: vec![],
+                },
+                HouseholdFacts {
+                    cell: grid.clone(),
+                    categories: vec!["困难家庭".into()],
+                    visits: vec![d("2026-11-15")],
+                },
+            ],
+            ..Facts::default()
+        };
+        let (workers, _) = judge(&facts, &rules(), &calendar(), period);
+        assert_eq!((workers[0].visits_done, workers[0].visits_due), (1, 2));
+        assert_eq!(workers[0].visits_by_category["困难家庭"], (1, 2));
     }
 }

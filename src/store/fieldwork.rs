@@ -989,3 +989,28 @@ pub async fn set_action_results(
         .await?;
     Ok(())
 }
+
+/// Labels seeded records as demo data (演示).
+pub async fn mark_demo_patrols(client: &impl GenericClient, ids: &[String]) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE patrols SET demo = true WHERE id = ANY($1::text[]::uuid[])",
+            &[&ids],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The grids with the most buildings, busiest first.
+pub async fn busiest_grids(client: &impl GenericClient, n: i64) -> StoreResult<Vec<String>> {
+    Ok(client
+        .query(
+            "SELECT cell_code FROM buildings WHERE cell_code IS NOT NULL
+             GROUP BY cell_code ORDER BY count(*) DESC, cell_code LIMIT $1",
+            &[&n],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
