@@ -516,3 +516,205 @@ async fn tracks_are_seen_by_their_worker_its_leaders_and_admin_only_and_reads_ar
     assert!(text.starts_with("网格员,网格,巡查天数"), "{text}");
     assert!(text.contains("网格员丙"));
 }
+
+/// The field matrix: every endpoint that hands out field records × every caller, with whether
+/// the worker's private text (a log's notes, the patrol's grid time) may appear in the body.
+#[tokio::test]
+async fn every_field_record_path_applies_the_track_rule_to_every_caller() {
+    let db = demo_db().await;
+    let (app, _, _photos) = app(&db).await;
+    let (grid, buildings) = busy_grid(&db).await;
+    let village = grid[..12].to_string();
+    let other_grid: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT cell_code FROM buildings WHERE NOT starts_with(cell_code, $1) LIMIT 1",
+            &[&village],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let owner = user(&db, "矩阵网格员", Role::Worker, std::slice::from_ref(&grid)).await;
+    let tokens = [
+        None,
+        Some(owner.clone()),
+        Some(user(&db, "别村网格员", Role::Worker, &[other_grid]).await),
+        Some(
+            user(
+                &db,
+                "矩阵村网格长",
+                Role::Worker,
+                std::slice::from_ref(&village),
+            )
+            .await,
+        ),
+        Some(user(&db, "矩阵规划", Role::Planner, &[]).await),
+        Some(user(&db, "矩阵指挥", Role::Command, &[]).await),
+        Some(user(&db, "矩阵管理员", Role::Admin, &[]).await),
+    ];
+    let b = buildings[0];
+    let secret = "日志密语-7Q";
+    let png = {
+        use base64::Engine;
+        let bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\x00\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    let hh: i64 = db
+        .client()
+        .await
+        .query_one("SELECT h.id FROM households h JOIN buildings b ON b.id = h.building_id WHERE b.cell_code = $1 LIMIT 1", &[&grid])
+        .await
+        .unwrap()
+        .get(0);
+    let (status, synced) = json(&app, "POST", "/api/v1/field/sync", Some(&owner), json!({"actions": [
+        {"id": uuid(31), "kind": "patrol.start", "at": "2026-11-30T09:00:00+08:00"},
+        {"id": uuid(32), "kind": "patrol.points", "at": "2026-11-30T09:10:00+08:00", "patrol": uuid(31),
+         "points": [[b.1, b.2, 1_780_000_000_000i64, 5.0], [b.1 + 0.0005, b.2, 1_780_000_060_000i64, 5.0]]},
+        {"id": uuid(33), "kind": "patrol.end", "at": "2026-11-30T09:30:00+08:00", "patrol": uuid(31)},
+        {"id": uuid(34), "kind": "log", "at": "2026-11-30T18:00:00+08:00", "day": "2026-11-30", "notes": secret},
+        {"id": uuid(35), "kind": "visit", "at": "2026-11-30T10:00:00+08:00", "household": hh, "outcome": "见面", "photos": [png]},
+    ]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        synced["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "created"),
+        "{synced}"
+    );
+    let hash: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT photos[1] FROM visits WHERE id = $1::text::uuid",
+            &[&uuid(35)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let log_id = uuid(34);
+    let p = uuid(31);
+    // Columns: none, owner, worker elsewhere, leader, planner, command, admin.
+    // (status, whether the secret must show); None for the secret means "never".
+    let rows: Vec<(&str, String, Option<Value>, [u16; 7], [bool; 7])> = vec![
+        (
+            "GET",
+            format!("/api/v1/patrols/{p}"),
+            None,
+            [401, 200, 403, 200, 403, 403, 200],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/patrols?worker=矩阵网格员&from=2026-11-30&to=2026-11-30".into(),
+            None,
+            [401, 200, 403, 200, 403, 403, 200],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/logs?worker=矩阵网格员&from=2026-11-30&to=2026-11-30".into(),
+            None,
+            [401, 200, 403, 200, 403, 403, 200],
+            [false, true, false, true, false, false, true],
+        ),
+        (
+            "GET",
+            format!("/api/v1/photos/{hash}"),
+            None,
+            [401, 200, 403, 200, 403, 200, 200],
+            [false; 7],
+        ),
+        (
+            "POST",
+            format!("/api/v1/logs/{log_id}/comments"),
+            Some(json!({"comment": "已阅"})),
+            [401, 403, 403, 201, 403, 403, 201],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/compliance?from=2026-11-30&to=2026-11-30".into(),
+            None,
+            [401, 200, 200, 200, 403, 200, 200],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/field/today".into(),
+            None,
+            [401, 200, 200, 200, 403, 200, 200],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/field/households".into(),
+            None,
+            [401, 200, 200, 200, 403, 403, 200],
+            [false; 7],
+        ),
+        (
+            "POST",
+            "/api/v1/field/sync".into(),
+            Some(json!({"actions": []})),
+            [401, 200, 200, 200, 403, 200, 200],
+            [false; 7],
+        ),
+        (
+            "GET",
+            "/api/v1/devices".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+            [false; 7],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, uri, body, statuses, secret_shows) in &rows {
+        for (c, token) in tokens.iter().enumerate() {
+            let (status, answer) = json(
+                &app,
+                method,
+                uri,
+                token.as_deref(),
+                body.clone().unwrap_or(Value::Null),
+            )
+            .await;
+            let text = answer.to_string();
+            if status.as_u16() != statuses[c] {
+                failures.push(format!(
+                    "{method} {uri} caller {c}: {status} (want {}) {text:.200}",
+                    statuses[c]
+                ));
+            }
+            if text.contains(secret) != secret_shows[c] {
+                failures.push(format!(
+                    "{method} {uri} caller {c}: secret shown = {}",
+                    text.contains(secret)
+                ));
+            }
+        }
+    }
+    // Public outputs never carry field records.
+    for uri in [
+        "/api/v1/cells?level=3",
+        &format!("/api/v1/cells/{grid}/card"),
+        &format!("/api/v1/locate?lon={}&lat={}", b.1, b.2),
+    ] {
+        let (_, answer) = json(&app, "GET", uri, None, Value::Null).await;
+        let text = answer.to_string();
+        for private in [secret, "矩阵网格员", &hash, &p] {
+            assert!(!text.contains(private), "{uri} shows {private}");
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells of the matrix fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -55,6 +55,20 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users"),
     ("get", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{id}"),
+    ("post", "/api/v1/devices/pair"),
+    ("post", "/api/v1/devices/pairings"),
+    ("get", "/api/v1/devices"),
+    ("delete", "/api/v1/devices/{id}"),
+    ("post", "/api/v1/field/sync"),
+    ("get", "/api/v1/field/today"),
+    ("get", "/api/v1/field/households"),
+    ("get", "/api/v1/field/day"),
+    ("get", "/api/v1/patrols"),
+    ("get", "/api/v1/patrols/{id}"),
+    ("get", "/api/v1/logs"),
+    ("post", "/api/v1/logs/{id}/comments"),
+    ("get", "/api/v1/compliance"),
+    ("get", "/api/v1/photos/{hash}"),
 ];
 
 #[tokio::test]
