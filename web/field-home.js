@@ -13,6 +13,15 @@ import { KIND_LABELS, busy, photoPicker, say, showTab } from './field-ui.js';
 let actionPhotos = null;
 let actionFor = null; // the incident the dialog acts on
 let acted = {};       // incident id → [{action, at}] queued from this phone
+let shown = null;     // the answer drawn last
+const categoryNames = new Map(); // service code → 大类/小类
+
+/** The incident categories ([{group, services}]), to show a category code by its name. */
+export function setCategories(groups) {
+  for (const g of groups) for (const s of g.services) categoryNames.set(String(s.code), `${g.group}/${s.name}`);
+  if (shown) renderToday(shown);
+}
+const categoryName = (c) => categoryNames.get(String(c)) || c;
 
 export async function initHome() {
   acted = (await store.get('acted')) || {};
@@ -28,6 +37,7 @@ export async function initHome() {
 
 /** Draws today's answer ({data, at, offline} from field-data.js). */
 export function renderToday(answer) {
+  shown = answer;
   const t = answer && answer.data;
   $('today-age').textContent = !t ? '暂无数据：请联网后刷新'
     : answer.offline ? `离线数据 · ${answer.at ? human(new Date(answer.at).toISOString()) : ''}` : `更新于 ${human(new Date(answer.at).toISOString())}`;
@@ -69,9 +79,9 @@ function renderIncidents(list) {
   $('incident-list').replaceChildren(...(list.length ? list.map((i) => {
     const mine = acted[String(i.id)] || [];
     const li = el('li', { class: `item${i.overdue ? ' late' : ''}` },
-      el('div', { class: 'strong' }, `${i.category} · ${i.state}`),
+      el('div', { class: 'strong' }, `${categoryName(i.category)} · ${i.state}`),
       el('div', { class: i.overdue ? 'late-text' : 'muted' }, `${i.overdue ? '已超期 · ' : ''}期限 ${human(i.deadline_at)}`),
-      mine.length ? el('div', { class: 'muted' }, '本机已' + mine.map((m) => m.action).join('、') + '（待服务器确认）') : null,
+      mine.length ? el('div', { class: 'muted' }, '本机已记录：' + mine.map((m) => `${m.action} ${human(new Date(m.at).toISOString())}`).join('、')) : null,
       el('div', { class: 'muted' }, `编号 ${i.id}`),
     );
     const buttons = ['处置', '反馈'].map((a) => {
@@ -86,7 +96,7 @@ function renderIncidents(list) {
 
 function openAction(incident, kind) {
   actionFor = incident;
-  $('action-title').textContent = `${incident.category} · 编号 ${incident.id}`;
+  $('action-title').textContent = `${categoryName(incident.category)} · 编号 ${incident.id}`;
   $('action-kind').value = kind;
   $('action-note').value = '';
   actionPhotos.reset();
@@ -103,7 +113,8 @@ async function submitAction() {
   const id = String(actionFor.id);
   acted = { ...acted, [id]: [...(acted[id] || []), { action: kind, at: Date.now() }] };
   await queue([a], { acted });
-  say(`已记录${kind}：${actionFor.category}`, 'ok');
+  say(`已记录${kind}：${categoryName(actionFor.category)}`, 'ok');
+  if (shown) renderToday(shown);
   return a;
 }
 

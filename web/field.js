@@ -27,7 +27,7 @@ import { current as currentPatrol, restorePatrol, startPatrol, stopPatrol } from
 import { initVisit, setHouseholds, setProblems } from './field-visit.js';
 import { initReport, locate, setGroups } from './field-report.js';
 import { initLog, loadDay, setToday } from './field-log.js';
-import { initHome, renderRejected, renderToday } from './field-home.js';
+import { initHome, renderRejected, renderToday, setCategories } from './field-home.js';
 import { busy, initTabs, onTab, say, showTab } from './field-ui.js';
 
 const S = { today: null, entered: false, tilesAsked: false, wakeLock: null };
@@ -133,6 +133,7 @@ function useServices(list) {
   const groups = data.groupServices(Array.isArray(list) ? list : []);
   setGroups(groups);
   setProblems(groups);
+  setCategories(groups);
 }
 
 function useToday(answer) {
