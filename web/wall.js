@@ -102,6 +102,7 @@ function renderPanels() {
   $('kpi-overdue').textContent = kpis.overdue ?? '–';
   $('kpi-ontime').textContent = pct(kpis.on_time_rate);
   $('kpi-satisfaction').textContent = pct(kpis.satisfaction_rate);
+  $('kpi-compliance').textContent = kpis.compliance ?? '–';
 
   const byVillage = new Map();
   for (const i of incidents.values()) {
@@ -147,8 +148,21 @@ function refreshStatsSoon() {
 }
 async function loadStats() {
   stats = await api('/api/v1/stats?level=village');
-  kpis = { today: stats.totals.today, open: stats.totals.open, overdue: stats.totals.overdue_now,
+  kpis = { ...kpis, today: stats.totals.today, open: stats.totals.open, overdue: stats.totals.overdue_now,
            on_time_rate: stats.totals.on_time_rate, satisfaction_rate: stats.totals.satisfaction_rate };
+  renderPanels();
+  loadCompliance();
+}
+
+// The compliance tile: grid workers meeting every duty this week (patrol days, logs, visits,
+// meetings), as `/api/v1/compliance` judges them. Planners may not see it; the tile then stays –.
+async function loadCompliance() {
+  try {
+    const c = await api('/api/v1/compliance');
+    const rows = c.rows || [];
+    kpis.compliance = rows.length ? `${rows.filter((r) => r.ok).length}/${rows.length}` : '–';
+    kpis.complianceRows = rows.length;
+  } catch { kpis.compliance = '–'; }
   renderPanels();
 }
 

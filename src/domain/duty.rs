@@ -302,8 +302,12 @@ pub fn judge(
             .filter(|d| working_days.contains(d))
             .copied()
             .collect();
+        // Today's log is owed once today is over (or counted when already written).
         let logs_due = if rules.get("log_every_working_day", 1.0) > 0.0 {
-            working_days.len() as i64
+            working_days
+                .iter()
+                .filter(|d| **d < period.today || logs.contains(d))
+                .count() as i64
         } else {
             0
         };
@@ -553,6 +557,35 @@ mod tests {
             workers[0].logs_written, 1,
             "the 3rd is a holiday, the 10th a working day"
         );
+    }
+
+    #[test]
+    fn todays_log_is_owed_only_once_today_is_over() {
+        // Wednesday 2 December 2026, judged that morning: Monday and Tuesday are owed.
+        let period = Period {
+            from: d("2026-11-30"),
+            to: d("2026-12-02"),
+            today: d("2026-12-02"),
+        };
+        let worker = |logs: Vec<(i64, NaiveDate)>| Facts {
+            workers: vec![(1, "丁".into(), vec![("520328004016001".into(), 3)])],
+            logs,
+            ..Facts::default()
+        };
+        let (w, _) = judge(
+            &worker(vec![(1, d("2026-11-30")), (1, d("2026-12-01"))]),
+            &rules(),
+            &calendar(),
+            period,
+        );
+        assert_eq!((w[0].logs_written, w[0].logs_due), (2, 2));
+        let (w, _) = judge(
+            &worker(vec![(1, d("2026-12-02"))]),
+            &rules(),
+            &calendar(),
+            period,
+        );
+        assert_eq!((w[0].logs_written, w[0].logs_due), (1, 3));
     }
 
     #[test]

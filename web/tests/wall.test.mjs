@@ -68,6 +68,11 @@ try {
   const before = await page.evaluate(() => ({ n: window.gridmap.incidents().length, kpis: window.gridmap.kpis() }));
   assert.ok(before.n >= 100, `the demo week of incidents is on the wall: ${before.n}`);
   assert.ok(before.kpis.open > 0, 'open incidents counted');
+  // The compliance tile: the demo's workers this week, some of them behind.
+  await page.waitForFunction(() => /^\d+\/\d+$/.test(document.getElementById('kpi-compliance').textContent), null, { timeout: 10000 });
+  const [met, of] = (await page.textContent('#kpi-compliance')).split('/').map(Number);
+  assert.ok(of >= 8 && met < of, `compliance tile ${met}/${of}: the demo's 8 workers, some behind`);
+  console.log(`ok - the compliance tile shows ${met}/${of} workers meeting every duty`);
   assert.match(await page.textContent('#overdue'), /网格/, 'overdue incidents are listed with their grid');
 
   // The calendar banner agrees with /health, whatever today's date: shown iff calendar.ok is false.
