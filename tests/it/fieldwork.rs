@@ -718,3 +718,47 @@ async fn every_field_record_path_applies_the_track_rule_to_every_caller() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn tracks_and_visit_positions_past_their_retention_are_deleted() {
+    let db = demo_db().await;
+    let (app, _, _photos) = app(&db).await;
+    let (grid, buildings) = busy_grid(&db).await;
+    let phone = user(&db, "网格员丁", Role::Worker, std::slice::from_ref(&grid)).await;
+    let b = buildings[0];
+    let old = chrono::Utc::now() - chrono::TimeDelta::days(400);
+    let recent = chrono::Utc::now() - chrono::TimeDelta::days(10);
+    let fix = |t: chrono::DateTime<chrono::Utc>, dx: f64| {
+        json!([b.1 + dx, b.2, t.timestamp_millis(), 5.0])
+    };
+    let (status, body) = json(
+        &app,
+        "POST",
+        "/api/v1/field/sync",
+        Some(&phone),
+        json!({"actions": [
+            {"id": uuid(41), "kind": "patrol.start", "at": old.to_rfc3339()},
+            {"id": uuid(42), "kind": "patrol.points", "at": old.to_rfc3339(), "patrol": uuid(41),
+             "points": [fix(old, 0.0), fix(old + chrono::TimeDelta::seconds(30), 0.0002)]},
+            {"id": uuid(43), "kind": "patrol.start", "at": recent.to_rfc3339()},
+            {"id": uuid(44), "kind": "patrol.points", "at": recent.to_rfc3339(), "patrol": uuid(43),
+             "points": [fix(recent, 0.0), fix(recent + chrono::TimeDelta::seconds(30), 0.0002)]},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let client = db.client().await;
+    let (points, _) = gridmap::app::fieldwork::purge(&client, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(points, 2, "the two fixes older than 365 days");
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM patrol_points WHERE patrol_id = $1::text::uuid",
+            &[&uuid(43)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 2, "recent fixes are kept");
+}
