@@ -1325,9 +1325,20 @@ pub async fn compliance(
     FieldError,
 > {
     let rules = rules(client).await?;
-    let mut workers = store::workers_under(client, cell.unwrap_or("")).await?;
-    if !matches!(viewer.role, Role::Admin | Role::Command) {
-        workers.retain(|w| may_see_track(viewer.role, viewer.id, &viewer.cells, w.id, &w.cells));
+    let mut workers = if matches!(viewer.role, Role::Admin | Role::Command) {
+        store::workers_under(client, cell.unwrap_or("")).await?
+    } else {
+        // A leader's workers only (never a scan of the county's).
+        let mut within = store::workers_within(client, &viewer.cells, viewer.id).await?;
+        within.retain(|w| may_see_track(viewer.role, viewer.id, &viewer.cells, w.id, &w.cells));
+        within
+    };
+    if let Some(prefix) = cell {
+        workers.retain(|w| {
+            w.cells
+                .iter()
+                .any(|c| c.starts_with(prefix) || prefix.starts_with(c.as_str()))
+        });
     }
     let ids: Vec<i64> = workers.iter().map(|w| w.id).collect();
     let (from, _) = day_bounds(period.from);

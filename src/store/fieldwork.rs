@@ -1014,3 +1014,24 @@ pub async fn busiest_grids(client: &impl GenericClient, n: i64) -> StoreResult<V
         .map(|r| r.get(0))
         .collect())
 }
+
+/// Workers with a cell under one of `prefixes` (a leader's own cells), and the user `me`.
+pub async fn workers_within(
+    client: &impl GenericClient,
+    prefixes: &[String],
+    me: i64,
+) -> StoreResult<Vec<User>> {
+    client
+        .query(
+            "SELECT id, name, role, cells FROM users
+             WHERE role = 'worker' AND disabled_at IS NULL
+               AND (id = $2 OR EXISTS (SELECT 1 FROM unnest(cells) c, unnest($1::text[]) p
+                                       WHERE p <> '' AND starts_with(c, p)))
+             ORDER BY name",
+            &[&prefixes, &me],
+        )
+        .await?
+        .iter()
+        .map(user_of)
+        .collect()
+}
