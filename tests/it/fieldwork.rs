@@ -601,7 +601,8 @@ async fn every_field_record_path_applies_the_track_rule_to_every_caller() {
     let p = uuid(31);
     // Columns: none, owner, worker elsewhere, leader, planner, command, admin.
     // (status, whether the secret must show); None for the secret means "never".
-    let rows: Vec<(&str, String, Option<Value>, [u16; 7], [bool; 7])> = vec![
+    type Row<'a> = (&'a str, String, Option<Value>, [u16; 7], [bool; 7]);
+    let rows: Vec<Row> = vec![
         (
             "GET",
             format!("/api/v1/patrols/{p}"),
