@@ -17,6 +17,7 @@ test: setup-test lint
 	node web/tests/plan.test.mjs
 	node web/tests/wall.test.mjs
 	node web/tests/docs.test.mjs
+	node web/tests/field.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

@@ -28,6 +28,7 @@ export function useToken(t, u = null) {
 export function forget() {
   localStorage.removeItem(TOKEN_KEY);
   localStorage.removeItem(USER_KEY);
+  localStorage.removeItem('gridmap.field.box');
 }
 
 /**

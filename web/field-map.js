@@ -2,10 +2,11 @@
 // with the worker's grids outlined, the patrol's track, the phone's position and the point picked
 // for a report. The map element moves into the slot of the tab being shown (home, patrol,
 // report). Without WebGL the app works on, mapless. It also asks the service worker to keep the
-// tiles of the worker's grids (z13–16, at most 400) for offline use.
+// tiles of the worker's grids (z12–16, at most 400) for offline use: MapLibre draws vector tiles
+// at 512 px, so the map at zoom 13–17 reads tiles of zoom 12–16.
 import { $ } from './lib/dom.js';
 import { createMap, addControls, featureCollection } from './lib/map.js';
-import { tileUrls } from './lib/tiles.js';
+import { padBox, tileUrls } from './lib/tiles.js';
 import { request } from './lib/api.js';
 
 export let map = null;
@@ -13,10 +14,18 @@ let loaded = false;
 const data = { mine: featureCollection(), track: featureCollection(), me: featureCollection(), pick: featureCollection() };
 let pendingFit = null;
 
+const BOX_KEY = 'gridmap.field.box';
+
 export function initMap() {
   if (!globalThis.maplibregl) return null;
+  // Open on the grids seen last (offline too), not on a default view whose tiles were never kept.
+  let box = null;
+  try { box = JSON.parse(localStorage.getItem(BOX_KEY) || 'null'); } catch { /* none */ }
+  const view = Array.isArray(box) && box.length === 4
+    ? { bounds: [[box[0], box[1]], [box[2], box[3]]], fitBoundsOptions: { padding: 24, maxZoom: 17 } }
+    : { center: [107.47, 27.75], zoom: 12 };
   try {
-    map = createMap({ style: '/styles/public.json', center: [107.47, 27.75], zoom: 12, maxZoom: 19, dragRotate: false, pitchWithRotate: false });
+    map = createMap({ style: '/styles/public.json', ...view, maxZoom: 19, dragRotate: false, pitchWithRotate: false });
   } catch (e) {
     console.warn('no map:', e);
     $('map').classList.add('nomap');
@@ -70,7 +79,9 @@ export const setPick = (p) => put('pick', featureCollection(point(p)));
 
 /** Fits the view to [west, south, east, north]. */
 export function fitBox(box) {
-  if (!map || !box) return;
+  if (!box) return;
+  localStorage.setItem(BOX_KEY, JSON.stringify(box));
+  if (!map) return;
   if (!loaded) { pendingFit = box; return; }
   map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 24, duration: 0, maxZoom: 17 });
 }
@@ -88,7 +99,7 @@ export function unionBox(boxes) {
 
 /**
  * Asks the service worker to keep, for offline use, the TileJSON of every vector source of the
- * style and the tiles of `boxes` at z13–16 (at most 400 URLs), taking the tile URLs from the
+ * style and the tiles of `boxes` at z12–16 (at most 400 URLs), taking the tile URLs from the
  * TileJSON templates — exactly what MapLibre will ask for. When the atlas revision changed
  * since the last time, the worker drops its old tiles first. Resolves to the worker's answer
  * {cached, fetched, failed} or null (no worker, offline).
@@ -104,7 +115,8 @@ export async function precacheTiles(boxes) {
     if (tj && Array.isArray(tj.tiles)) templates.push(...tj.tiles);
   }
   const revision = await request('/api/v1/revision').then((r) => r && r.number).catch(() => null);
-  const urls = [...jsonUrls, ...tileUrls(boxes, templates, { minzoom: 13, maxzoom: 16, cap: 400 })];
+  // The grids with a margin: the map shows more than a grid, and a patrol strays over its border.
+  const urls = [...jsonUrls, ...tileUrls(boxes.map((b) => padBox(b)), templates, { minzoom: 12, maxzoom: 16, cap: 400 })];
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     const timer = setTimeout(() => resolve(null), 120000);

@@ -7,7 +7,7 @@
 //   navigate   /field and /field/team: network first (4 s), else the cached page
 //   /tiles/**  cache first (the worker's grids, precached on the page's request, and every tile
 //              seen, the latter capped); the TileJSON is refreshed behind the cached copy
-//   GET /api/v1/field/*   network first, else the last answer, marked `X-Gridmap-Cache: hit`
+//   GET /api/v1/field/*   network first (8 s), else the last answer, marked `X-Gridmap-Cache: hit`
 //   shell files           network first (4 s), else the cached copy
 //   anything else, and every non-GET (POST /api/v1/field/sync above all): not touched, never cached
 //
@@ -26,6 +26,7 @@ const CACHES = [SHELL_CACHE, API_CACHE, TILE_CACHE, SEEN_CACHE];
 const SEEN_MAX = 2000;
 const REVISION_KEY = '/__gridmap-field/tiles-revision';
 const NETWORK_TIMEOUT_MS = 4000;
+const API_TIMEOUT_MS = 8000;
 
 /** The app shell: without any of these the app cannot start offline. */
 const SHELL = [
@@ -100,7 +101,7 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (path.startsWith('/tiles/')) event.respondWith(tile(event, request, path));
-  else if (path.startsWith('/api/v1/field/')) event.respondWith(networkFirst(request, API_CACHE, { mark: true }));
+  else if (path.startsWith('/api/v1/field/')) event.respondWith(networkFirst(request, API_CACHE, { mark: true, timeout: API_TIMEOUT_MS }));
   else if (SHELL_PATHS.has(path)) event.respondWith(networkFirst(request, SHELL_CACHE, { key: path, timeout: NETWORK_TIMEOUT_MS }));
 });
 

@@ -110,12 +110,14 @@ pub async fn pair(
     }
     match store::redeem_pairing(client, code, device).await? {
         Redeemed::Paired { token, user } => Ok((token, user)),
-        Redeemed::Unknown => Err(FieldError::NotFound("no such pairing code".into())),
+        Redeemed::Unknown => Err(FieldError::NotFound(
+            "配对码不存在，请核对 (no such pairing code)".into(),
+        )),
         Redeemed::Expired => Err(FieldError::NotFound(
-            "this pairing code has expired; ask for a new one".into(),
+            "配对码已过期，请重新获取 (this pairing code has expired; ask for a new one)".into(),
         )),
         Redeemed::Used => Err(FieldError::Conflict(
-            "this pairing code has already been used".into(),
+            "配对码已使用 (this pairing code has already been used)".into(),
         )),
     }
 }

@@ -34,6 +34,9 @@ const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; font-src d
 /// Data (JSON, tiles) is never a document that runs anything.
 const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// The field app's service worker, served at the root so its scope may be `/field`.
+pub const SERVICE_WORKER: &str = "/field-sw.js";
+
 /// Largest error body read back to be reshaped (framework rejections are a line of text).
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -191,7 +194,10 @@ fn secure(path: &str, response: &mut Response) {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let csp = if content_type.starts_with("text/html") {
+    let csp = if path == SERVICE_WORKER && status != StatusCode::NOT_MODIFIED {
+        // A service worker runs under its own script's policy: it must reach this origin.
+        Some(HeaderValue::from_static(PAGE_CSP))
+    } else if content_type.starts_with("text/html") {
         if holds_token(path) {
             Some(HeaderValue::from_static(PAGE_CSP_NO_FRAMES))
         } else {

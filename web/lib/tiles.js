@@ -22,6 +22,15 @@ export function tilesOfBox([west, south, east, north], z) {
   return out;
 }
 
+/**
+ * The box [west, south, east, north] grown on every side by `ratio` of its size, and by at least
+ * `min` degrees: a map fitted to a box shows more than the box.
+ */
+export function padBox([w, s, e, n], ratio = 0.5, min = 0.003) {
+  const dx = Math.max((e - w) * ratio, min), dy = Math.max((n - s) * ratio, min);
+  return [w - dx, s - dy, e + dx, n + dy];
+}
+
 /** A TileJSON template (`…/{z}/{x}/{y}.mvt`) filled in. */
 export const tileUrl = (template, [z, x, y]) => template.replace('{z}', z).replace('{x}', x).replace('{y}', y);
 
