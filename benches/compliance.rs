@@ -233,6 +233,42 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         started.elapsed().as_secs_f64()
     );
 
+    // Where the time goes: each query the use case makes, alone.
+    {
+        use gridmap::store::fieldwork as f;
+        let ids: Vec<i64> = (1000..1000 + grids.len() as i64).collect();
+        let (a, _) = gridmap::app::fieldwork::day_bounds(from);
+        let (_, b) = gridmap::app::fieldwork::day_bounds(to);
+        let cats: Vec<String> = duty.iter().map(|c| c.to_string()).collect();
+        let t = Instant::now();
+        let w = f::workers_under(&client, "").await?;
+        let t1 = t.elapsed();
+        let p = f::patrols(&client, &ids, a, b).await?;
+        let t2 = t.elapsed();
+        let pg = f::patrol_grids_of(&client, &ids, a, b).await?;
+        let t3 = t.elapsed();
+        let bc = f::building_counts(&client, &grids).await?;
+        let t4 = t.elapsed();
+        let h = f::duty_facts(&client, &grids, &cats, a).await?;
+        let t5 = t.elapsed();
+        let l = f::log_days(&client, &ids, from, to).await?;
+        let t6 = t.elapsed();
+        println!(
+            "  queries: workers {} in {:.0} ms, patrols {} in {:.0} ms, patrol grids {} in {:.0} ms, building counts {} in {:.0} ms, duty households {} in {:.0} ms, log days {} in {:.0} ms",
+            w.len(),
+            t1.as_secs_f64() * 1e3,
+            p.len(),
+            (t2 - t1).as_secs_f64() * 1e3,
+            pg.len(),
+            (t3 - t2).as_secs_f64() * 1e3,
+            bc.len(),
+            (t4 - t3).as_secs_f64() * 1e3,
+            h.len(),
+            (t5 - t4).as_secs_f64() * 1e3,
+            l.len(),
+            (t6 - t5).as_secs_f64() * 1e3
+        );
+    }
     let command = gridmap::store::users::User {
         id: 1,
         name: "指挥中心".into(),

@@ -80,6 +80,9 @@ CREATE TABLE visits (
     demo         boolean NOT NULL DEFAULT false
 );
 CREATE INDEX visits_household_at ON visits (household_id, at);
+-- Visit duties are found by category: the households (and people) holding one.
+CREATE INDEX households_categories ON households USING gin (categories);
+CREATE INDEX people_categories ON people USING gin (categories);
 CREATE INDEX visits_user_at ON visits (user_id, at);
 
 -- 工作日志: one per working day; a submitted version never changes (an amendment is a new one).

@@ -1346,20 +1346,22 @@ pub async fn compliance(
     let (from, _) = day_bounds(period.from);
     let (_, to) = day_bounds(period.to);
     // The grids judged: every grid (level ≥ 3) under the workers' cells.
+    // A grid is judged when one of its ancestors (or itself) is a worker's cell: looked up by
+    // the code's prefixes, not by scanning every worker for every grid.
+    let owned: std::collections::HashSet<&str> = workers
+        .iter()
+        .flat_map(|w| w.cells.iter().map(String::as_str))
+        .collect();
     let mut grids: Vec<String> = atlas
         .cells()
         .iter()
-        .filter(|c| c.level >= 3 && workers.iter().any(|w| in_own_cells(&w.cells, &c.code)))
+        .filter(|c| c.level >= 3 && atlas.chain(c).any(|a| owned.contains(a.code.as_str())))
         .filter(|c| cell.is_none_or(|p| c.code.starts_with(p)))
         .map(|c| c.code.clone())
         .collect();
     grids.sort();
     let patrol_rows = store::patrols(client, &ids, from, to).await?;
-    let patrol_grids = store::patrol_grids(
-        client,
-        &patrol_rows.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
-    )
-    .await?;
+    let patrol_grids = store::patrol_grids_of(client, &ids, from, to).await?;
     let mut buildings: HashMap<String, usize> = grids.iter().map(|g| (g.clone(), 0)).collect();
     for (g, n) in store::building_counts(client, &grids).await? {
         buildings.insert(g, n as usize);
@@ -1369,8 +1371,7 @@ pub async fn compliance(
         .into_iter()
         .map(|(c, _)| c)
         .collect();
-    let households =
-        store::duty_households_with(client, &grids, &interval_categories, from).await?;
+    let households = store::duty_facts(client, &grids, &interval_categories, from).await?;
     let facts = Facts {
         workers: workers
             .iter()
@@ -1403,10 +1404,10 @@ pub async fn compliance(
         logs: store::log_days(client, &ids, period.from, period.to).await?,
         households: households
             .into_iter()
-            .map(|h| HouseholdFacts {
-                cell: h.cell,
-                categories: h.categories,
-                visits: h.visits.into_iter().map(local_day).collect(),
+            .map(|(cell, categories, visits)| HouseholdFacts {
+                cell,
+                categories,
+                visits: visits.into_iter().map(local_day).collect(),
             })
             .collect(),
         buildings,

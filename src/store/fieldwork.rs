@@ -896,28 +896,26 @@ pub async fn building_counts(
 }
 
 /// The households of the given grids that have one of `categories` (their own or a member's),
-/// with their visit times since `since` — what visit duties are judged on.
+/// with their visit times since `since` — what visit duties are judged on. Three set queries
+/// (the duty households through the categories' GIN indexes, their members' categories, their
+/// visits), merged here: no subquery per household.
 pub async fn duty_households_with(
     client: &impl GenericClient,
     cells: &[String],
     categories: &[String],
     since: DateTime<Utc>,
 ) -> StoreResult<Vec<DutyHousehold>> {
-    Ok(client
+    let mut households: Vec<DutyHousehold> = client
         .query(
             "WITH duty AS (
-                 SELECT h.id, h.address, h.head_name, b.cell_code, ST_X(b.geom) AS x, ST_Y(b.geom) AS y,
-                        ARRAY(SELECT DISTINCT c FROM unnest(h.categories || coalesce(
-                            (SELECT array_agg(c2) FROM people p, unnest(p.categories) c2
-                             WHERE p.household_id = h.id), '{}')) c ORDER BY c) AS categories
-                 FROM households h JOIN buildings b ON b.id = h.building_id
-                 WHERE b.cell_code = ANY($1)
-                   AND (h.categories && $2 OR EXISTS (SELECT 1 FROM people p
-                        WHERE p.household_id = h.id AND p.categories && $2)))
-             SELECT d.id, d.address, d.head_name, d.cell_code, d.categories, d.x, d.y,
-                    ARRAY(SELECT v.at FROM visits v WHERE v.household_id = d.id AND v.at >= $3 ORDER BY v.at)
-             FROM duty d ORDER BY d.cell_code, d.id",
-            &[&cells, &categories, &since],
+                 SELECT id FROM households WHERE categories && $2
+                 UNION
+                 SELECT household_id FROM people WHERE categories && $2)
+             SELECT h.id, h.address, h.head_name, b.cell_code, h.categories, ST_X(b.geom), ST_Y(b.geom)
+             FROM duty d JOIN households h ON h.id = d.id JOIN buildings b ON b.id = h.building_id
+             WHERE b.cell_code = ANY($1)
+             ORDER BY b.cell_code, h.id",
+            &[&cells, &categories],
         )
         .await?
         .iter()
@@ -931,10 +929,69 @@ pub async fn duty_households_with(
                 cell: r.get(3),
                 categories: r.get(4),
                 building: x.zip(y).map(|(x, y)| Coord { x, y }),
-                visits: r.get(7),
+                visits: Vec::new(),
             }
         })
-        .collect())
+        .collect();
+    let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
+    let mut members: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in client
+        .query(
+            "SELECT household_id, array_agg(DISTINCT c) FROM people, unnest(categories) c
+             WHERE household_id = ANY($1) GROUP BY household_id",
+            &[&ids],
+        )
+        .await?
+    {
+        members.insert(r.get(0), r.get(1));
+    }
+    let mut visits: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
+    for r in client
+        .query(
+            "SELECT household_id, array_agg(at ORDER BY at) FROM visits
+             WHERE household_id = ANY($1) AND at >= $2 GROUP BY household_id",
+            &[&ids, &since],
+        )
+        .await?
+    {
+        visits.insert(r.get(0), r.get(1));
+    }
+    for h in &mut households {
+        if let Some(more) = members.remove(&h.id) {
+            h.categories.extend(more);
+            h.categories.sort();
+            h.categories.dedup();
+        }
+        h.visits = visits.remove(&h.id).unwrap_or_default();
+    }
+    Ok(households)
+}
+
+/// The grids entered by the patrols of the given users started in `[from, to)`, by patrol.
+pub async fn patrol_grids_of(
+    client: &impl GenericClient,
+    user_ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<HashMap<String, Vec<PatrolGrid>>> {
+    let mut out: HashMap<String, Vec<PatrolGrid>> = HashMap::new();
+    for r in client
+        .query(
+            "SELECT g.patrol_id::text, g.cell_code, g.seconds, g.buildings, g.covered
+             FROM patrol_grids g JOIN patrols p ON p.id = g.patrol_id
+             WHERE p.user_id = ANY($1) AND p.started_at >= $2 AND p.started_at < $3",
+            &[&user_ids, &from, &to],
+        )
+        .await?
+    {
+        out.entry(r.get(0)).or_default().push(PatrolGrid {
+            cell: r.get(1),
+            seconds: r.get(2),
+            buildings: r.get(3),
+            covered: r.get(4),
+        });
+    }
+    Ok(out)
 }
 
 /// Claims many action ids at once (a run of track chunks); returns the ids this call inserted.
@@ -1034,4 +1091,38 @@ pub async fn workers_within(
         .iter()
         .map(user_of)
         .collect()
+}
+
+/// What visit duties are judged on, lean: per household with one of `categories` (its own or a
+/// member's) in the given grids, its grid, those categories and its visit times since `since`.
+/// One query of hash joins (no subquery per household, no addresses).
+pub async fn duty_facts(
+    client: &impl GenericClient,
+    cells: &[String],
+    categories: &[String],
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<(String, Vec<String>, Vec<DateTime<Utc>>)>> {
+    Ok(client
+        .query(
+            "WITH duty AS (
+                 SELECT id FROM households WHERE categories && $2
+                 UNION
+                 SELECT household_id FROM people WHERE categories && $2),
+             members AS (
+                 SELECT household_id, array_agg(DISTINCT c) AS c
+                 FROM people, unnest(categories) c WHERE categories && $2 GROUP BY household_id),
+             seen AS (
+                 SELECT household_id, array_agg(at ORDER BY at) AS at
+                 FROM visits WHERE at >= $3 GROUP BY household_id)
+             SELECT b.cell_code, h.categories || coalesce(m.c, '{}'), coalesce(s.at, '{}')
+             FROM duty d JOIN households h ON h.id = d.id JOIN buildings b ON b.id = h.building_id
+             LEFT JOIN members m ON m.household_id = h.id
+             LEFT JOIN seen s ON s.household_id = h.id
+             WHERE b.cell_code = ANY($1)",
+            &[&cells, &categories, &since],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
