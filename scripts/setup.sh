@@ -7,8 +7,9 @@ need="${1:-build}"
 pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config clang fonts-noto-cjk)
 if [ "$need" = test ]; then
   # GDAL's ogrinfo decodes our vector tiles independently; Chromium runs the page tests, with a
-  # CJK font so Chinese labels render offline; python3-venv holds schemathesis (below).
-  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils python3-venv)
+  # CJK font so Chinese labels render offline; python3-venv holds schemathesis (below); zbarimg
+  # reads the pairing QR codes back.
+  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils python3-venv zbar-tools)
 fi
 
 missing=()

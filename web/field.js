@@ -78,6 +78,13 @@ function showPairing(message = '') {
   $('pairing').hidden = false;
   $('pair-error').textContent = message;
   if (!$('device').value) $('device').value = deviceName();
+  // A scanned pairing QR code opens /field#pair=CODE: the code is filled in, then dropped from
+  // the address so it is not left in the history.
+  const scanned = /(?:^#|&)pair=(\d{8})\b/.exec(location.hash);
+  if (scanned) {
+    $('code').value = scanned[1];
+    history.replaceState(null, '', location.pathname + location.search);
+  }
   $('code').focus();
 }
 

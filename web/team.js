@@ -132,8 +132,25 @@ async function showWorker(name) {
   if (S.worker !== name) return;
   renderLogs(logs);
   renderPatrols(patrols);
+  $('pairing-out').hidden = true;
   $('worker').scrollIntoView({ block: 'start', behavior: 'smooth' });
 }
+
+// A leader (or an admin) issues a one-time pairing code for the shown worker's phone:
+// `POST /api/v1/devices/pairings {"user"}` → the code, its expiry and a QR code of the link that
+// opens /field with the code filled in.
+$('pairing-issue').addEventListener('click', async () => {
+  if (!S.worker) return;
+  try {
+    const p = await api.post('/api/v1/devices/pairings', { user: S.worker });
+    $('pairing-qr').src = p.qr;
+    $('pairing-code').textContent = p.code;
+    $('pairing-expires').textContent = human(p.expires_at);
+    $('pairing-out').hidden = false;
+  } catch (e) {
+    say('无法生成配对码：' + e.message, 'error');
+  }
+});
 
 function renderLogs(answer) {
   const list = $('logs');

@@ -95,6 +95,42 @@ pub async fn pairing_code(
     ))
 }
 
+/// Who may issue a pairing code for `target`: an admin, or a leader for a worker it leads (the
+/// track rule: a strict ancestor of the worker's grid among the leader's cells).
+pub fn may_pair(issuer: &User, target: &User) -> bool {
+    issuer.role == Role::Admin
+        || (issuer.role == Role::Worker
+            && target.role == Role::Worker
+            && issuer.id != target.id
+            && may_see_track(
+                issuer.role,
+                issuer.id,
+                &issuer.cells,
+                target.id,
+                &target.cells,
+            ))
+}
+
+/// The pairing link a phone opens (`/field#pair=CODE` fills the code in) as a PNG QR code, as a
+/// `data:` URL the page can show.
+pub fn pairing_qr(link: &str) -> Result<String, FieldError> {
+    use base64::Engine;
+    let code = qrcode::QrCode::new(link.as_bytes()).map_err(|e| FieldError::Io(e.to_string()))?;
+    let image = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| FieldError::Io(e.to_string()))?;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
+    ))
+}
+
 /// Exchanges a pairing code for a device token, once.
 pub async fn pair(
     client: &mut Client,

@@ -81,23 +81,49 @@ pub struct PairingBody {
     pub user: String,
 }
 
-/// `POST /api/v1/devices/pairings` (admin): a one-time 8-digit code for a user's phone, valid 10
-/// minutes.
-#[utoipa::path(post, path = "/api/v1/devices/pairings", tag = "field", request_body(content = PairingBody, content_type = "application/json"), responses((status = 201, description = "code and expires_at", body = Object), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+/// `POST /api/v1/devices/pairings` (admin; a leader for a worker it leads): a one-time 8-digit
+/// code for a user's phone, valid 10 minutes, with the link that fills it in (`/field#pair=CODE`)
+/// and that link as a QR code (a PNG `data:` URL) for the worker to scan.
+#[utoipa::path(post, path = "/api/v1/devices/pairings", tag = "field", request_body(content = PairingBody, content_type = "application/json"), responses((status = 201, description = "code, expires_at, link, qr", body = Object), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn pairing(
     user: AuthUser,
     client: Db,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<PairingBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let admin = user.require(&[Role::Admin])?;
+    let issuer = user.require(&[Role::Admin, Role::Worker])?;
     let target = store::user_by_name(&*client, &body.user)
         .await?
         .ok_or_else(|| ApiError::bad_field("user", format!("no user named {:?}", body.user)))?;
+    if !use_case::may_pair(issuer, &target) {
+        return Err(ApiError::Denied(format!(
+            "{} is not a worker you lead; an admin or the worker's leader issues its code",
+            target.name
+        )));
+    }
     let (code, expires_at) =
-        use_case::pairing_code(&client, &target, &admin.name, Utc::now()).await?;
+        use_case::pairing_code(&client, &target, &issuer.name, Utc::now()).await?;
+    // The link is absolute so a phone's camera can open it; the host is the one asked.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    let link = format!("{scheme}://{host}/field#pair={code}");
+    let qr = use_case::pairing_qr(&link)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"code": code, "user": target.name, "expires_at": expires_at})),
+        Json(
+            json!({"code": code, "user": target.name, "expires_at": expires_at, "link": link, "qr": qr}),
+        ),
     ))
 }
 

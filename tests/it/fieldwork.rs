@@ -763,3 +763,92 @@ async fn tracks_and_visit_positions_past_their_retention_are_deleted() {
         .get(0);
     assert_eq!(left, 2, "recent fixes are kept");
 }
+
+#[tokio::test]
+async fn a_leader_issues_its_workers_pairing_code_as_a_qr_code_that_opens_the_app() {
+    let db = demo_db().await;
+    let (app, _, _photos) = app(&db).await;
+    let (grid, _) = busy_grid(&db).await;
+    user(
+        &db,
+        "待配对网格员",
+        Role::Worker,
+        std::slice::from_ref(&grid),
+    )
+    .await;
+    let leader = user(&db, "配对村网格长", Role::Worker, &[grid[..12].to_string()]).await;
+    let peer = user(
+        &db,
+        "配对同网格员",
+        Role::Worker,
+        std::slice::from_ref(&grid),
+    )
+    .await;
+    let planner = user(&db, "配对规划", Role::Planner, &[]).await;
+    for (token, want) in [
+        (&peer, StatusCode::FORBIDDEN),
+        (&planner, StatusCode::FORBIDDEN),
+    ] {
+        let (status, body) = json(
+            &app,
+            "POST",
+            "/api/v1/devices/pairings",
+            Some(token),
+            json!({"user": "待配对网格员"}),
+        )
+        .await;
+        assert_eq!(status, want, "{body}");
+    }
+    let (status, body) = json(
+        &app,
+        "POST",
+        "/api/v1/devices/pairings",
+        Some(&leader),
+        json!({"user": "待配对网格员"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let code = body["code"].as_str().unwrap();
+    assert_eq!(
+        body["link"].as_str().unwrap(),
+        format!("http://localhost/field#pair={code}")
+    );
+    // zbarimg reads the QR code back as the link.
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(
+            body["qr"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("data:image/png;base64,")
+                .unwrap(),
+        )
+        .unwrap();
+    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(file.path(), &png).unwrap();
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(file.path())
+        .output()
+        .expect("zbarimg (zbar-tools)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        body["link"].as_str().unwrap()
+    );
+    // The code pairs the worker's phone, not the leader's.
+    let (status, paired) = json(
+        &app,
+        "POST",
+        "/api/v1/devices/pair",
+        None,
+        json!({"code": code, "device": "扫码手机"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(paired["user"]["name"], "待配对网格员");
+}

@@ -371,6 +371,23 @@ try {
   if (shot) await page.screenshot({ path: shot.replace(/\.png$/, '-team.png') });
   console.log(`field: ok (/field/team shows the compliance of ${teamRows} worker(s))`);
 
+  // A pairing QR code for the worker's next phone, issued from the team page; opening its link
+  // fills the code in on /field.
+  await page.evaluate((w) => window.team.showWorker(w), WORKER);
+  const issued = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/devices/pairings', { timeout: 10000 });
+  await page.click('#pairing-issue');
+  const pairing = await (await issued).json();
+  await page.waitForFunction(() => !document.getElementById('pairing-out').hidden && document.getElementById('pairing-qr').naturalWidth >= 240, null, { timeout: 10000 });
+  assert.equal(await page.textContent('#pairing-code'), pairing.code);
+  assert.ok(pairing.link.endsWith(`/field#pair=${pairing.code}`), pairing.link);
+  const second = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const phone2 = await second.newPage();
+  await phone2.goto(origin + `/field#pair=${pairing.code}`);
+  await phone2.waitForFunction((c) => document.getElementById('code').value === c, pairing.code, { timeout: 15000 });
+  assert.ok(!(await phone2.evaluate(() => location.hash)).includes(pairing.code), 'the code leaves the address bar');
+  await second.close();
+  console.log('field: ok (the team page issues a pairing QR code; its link fills the code in on a new phone)');
+
   const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(outside, [], 'requests left the server: ' + outside.join(', '));
   await csp.assertNone();
