@@ -555,27 +555,28 @@ async fn apply_once(
     }
     let result = match action {
         FieldAction::Incident { .. } | FieldAction::IncidentAction { .. } => {
-            // The incident use cases own their transactions: claim first (committed with the
-            // result below), so a failure leaves no claim behind.
+            // The incident use cases own their transactions, so the id is held by a session
+            // lock across them: a concurrent sync of the same action waits, then finds it
+            // claimed. The claim is written with the result, after the incident exists.
             tx.rollback().await.map_err(StoreError::from)?;
-            let result = apply_incident(client, ctx, user, action, now).await?;
-            let tx = client.transaction().await.map_err(StoreError::from)?;
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 42))",
-                &[&action.id()],
-            )
-            .await
-            .map_err(StoreError::from)?;
-            if store::claim_action(&tx, action.id(), user.id, action.kind(), action.at())
-                .await?
-                .is_some()
-            {
-                // A concurrent sync applied it meanwhile; ours is the duplicate.
-                return Ok(Applied::Duplicate);
-            }
-            store::set_action_result(&tx, action.id(), &result).await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            return Ok(Applied::Created(Some(result)));
+            client
+                .execute(
+                    "SELECT pg_advisory_lock(hashtextextended($1, 42))",
+                    &[&action.id()],
+                )
+                .await
+                .map_err(StoreError::from)?;
+            let applied = apply_incident_once(client, ctx, user, action, now).await;
+            let unlocked = client
+                .execute(
+                    "SELECT pg_advisory_unlock(hashtextextended($1, 42))",
+                    &[&action.id()],
+                )
+                .await
+                .map_err(StoreError::from);
+            let applied = applied?;
+            unlocked?;
+            return Ok(applied);
         }
         _ => apply(&tx, ctx, user, action).await?,
     };
@@ -861,6 +862,29 @@ async fn measure_patrol(
     );
     store::finish_patrol(tx, patrol, ended_at, length_m, &grids).await?;
     Ok(json!({"length_m": length_m, "grids": grids.len()}))
+}
+
+/// An incident action under its id's session lock: applied unless already claimed.
+async fn apply_incident_once(
+    client: &mut Client,
+    ctx: &SyncContext<'_>,
+    user: &User,
+    action: &FieldAction,
+    now: DateTime<Utc>,
+) -> Result<Applied, FieldError> {
+    let ids = [action.id().to_string()];
+    if let Some(owner) = store::action_owners(&*client, &ids).await?.get(action.id()) {
+        if *owner == user.id {
+            return Ok(Applied::Duplicate);
+        }
+        return Err(invalid("id", "this action id belongs to another user"));
+    }
+    let result = apply_incident(client, ctx, user, action, now).await?;
+    let tx = client.transaction().await.map_err(StoreError::from)?;
+    store::claim_action(&tx, action.id(), user.id, action.kind(), action.at()).await?;
+    store::set_action_result(&tx, action.id(), &result).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Applied::Created(Some(result)))
 }
 
 async fn apply_incident(

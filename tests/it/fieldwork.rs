@@ -852,3 +852,47 @@ async fn a_leader_issues_its_workers_pairing_code_as_a_qr_code_that_opens_the_ap
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(paired["user"]["name"], "待配对网格员");
 }
+
+#[tokio::test]
+async fn two_syncs_racing_with_one_report_make_one_incident() {
+    let db = demo_db().await;
+    let (app, _, _photos) = app(&db).await;
+    let (grid, buildings) = busy_grid(&db).await;
+    let phone = user(&db, "网格员戊", Role::Worker, std::slice::from_ref(&grid)).await;
+    let b = buildings[0];
+    let body = json!({"actions": [{"id": uuid(51), "kind": "incident", "at": "2026-11-30T10:00:00+08:00",
+        "category": "安全隐患/消防隐患", "description": "楼道堆放杂物", "lon": b.1, "lat": b.2, "crs": "cgcs2000"}]});
+    let (a, c) = tokio::join!(
+        json(
+            &app,
+            "POST",
+            "/api/v1/field/sync",
+            Some(&phone),
+            body.clone()
+        ),
+        json(
+            &app,
+            "POST",
+            "/api/v1/field/sync",
+            Some(&phone),
+            body.clone()
+        ),
+    );
+    let mut statuses = vec![
+        a.1["results"][0]["status"].as_str().unwrap().to_string(),
+        c.1["results"][0]["status"].as_str().unwrap().to_string(),
+    ];
+    statuses.sort();
+    assert_eq!(statuses, ["created", "duplicate"], "{} {}", a.1, c.1);
+    let count: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM incidents WHERE description = '楼道堆放杂物'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1);
+}
