@@ -538,6 +538,32 @@ async fn apply_once(
     action: &FieldAction,
     now: DateTime<Utc>,
 ) -> Result<Applied, FieldError> {
+    if matches!(
+        action,
+        FieldAction::Incident { .. } | FieldAction::IncidentAction { .. }
+    ) {
+        // The incident use cases own their transactions, so the id is held by a session lock
+        // across them: a concurrent sync of the same action waits, then finds it claimed. The
+        // claim is written with the result, after the incident exists.
+        client
+            .execute(
+                "SELECT pg_advisory_lock(hashtextextended($1, 42))",
+                &[&action.id()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let applied = apply_incident_once(client, ctx, user, action, now).await;
+        let unlocked = client
+            .execute(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 42))",
+                &[&action.id()],
+            )
+            .await
+            .map_err(StoreError::from);
+        let applied = applied?;
+        unlocked?;
+        return Ok(applied);
+    }
     let tx = client.transaction().await.map_err(StoreError::from)?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 42))",
@@ -553,33 +579,7 @@ async fn apply_once(
         }
         return Err(invalid("id", "this action id belongs to another user"));
     }
-    let result = match action {
-        FieldAction::Incident { .. } | FieldAction::IncidentAction { .. } => {
-            // The incident use cases own their transactions, so the id is held by a session
-            // lock across them: a concurrent sync of the same action waits, then finds it
-            // claimed. The claim is written with the result, after the incident exists.
-            tx.rollback().await.map_err(StoreError::from)?;
-            client
-                .execute(
-                    "SELECT pg_advisory_lock(hashtextextended($1, 42))",
-                    &[&action.id()],
-                )
-                .await
-                .map_err(StoreError::from)?;
-            let applied = apply_incident_once(client, ctx, user, action, now).await;
-            let unlocked = client
-                .execute(
-                    "SELECT pg_advisory_unlock(hashtextextended($1, 42))",
-                    &[&action.id()],
-                )
-                .await
-                .map_err(StoreError::from);
-            let applied = applied?;
-            unlocked?;
-            return Ok(applied);
-        }
-        _ => apply(&tx, ctx, user, action).await?,
-    };
+    let result = apply(&tx, ctx, user, action).await?;
     if let Some(r) = &result {
         store::set_action_result(&tx, action.id(), r).await?;
     }
@@ -792,8 +792,7 @@ pub fn measure(
         })
     };
     let mut seconds: BTreeMap<String, f64> = BTreeMap::new();
-    for (t, c) in fixes {
-        let _ = t;
+    for (_, c) in fixes {
         if let Some(g) = grid_of(*c) {
             seconds.entry(g).or_insert(0.0);
         }

@@ -555,6 +555,21 @@ pub struct DutyHousehold {
     pub visits: Vec<DateTime<Utc>>,
 }
 
+/// A household row: id, address, head, cell, categories, x, y, and (when selected) visit times.
+fn household_of(r: &tokio_postgres::Row) -> DutyHousehold {
+    let x: Option<f64> = r.get(5);
+    let y: Option<f64> = r.get(6);
+    DutyHousehold {
+        id: r.get(0),
+        address: r.get(1),
+        head: r.get(2),
+        cell: r.get(3),
+        categories: r.get(4),
+        building: x.zip(y).map(|(x, y)| Coord { x, y }),
+        visits: if r.len() > 7 { r.get(7) } else { Vec::new() },
+    }
+}
+
 /// The households of the given grids with their categories and visit times since `since`.
 pub async fn duty_households(
     client: &impl GenericClient,
@@ -577,19 +592,7 @@ pub async fn duty_households(
         )
         .await?
         .iter()
-        .map(|r| {
-            let x: Option<f64> = r.get(5);
-            let y: Option<f64> = r.get(6);
-            DutyHousehold {
-                id: r.get(0),
-                address: r.get(1),
-                head: r.get(2),
-                cell: r.get(3),
-                categories: r.get(4),
-                building: x.zip(y).map(|(x, y)| Coord { x, y }),
-                visits: r.get(7),
-            }
-        })
+        .map(household_of)
         .collect())
 }
 
@@ -919,19 +922,7 @@ pub async fn duty_households_with(
         )
         .await?
         .iter()
-        .map(|r| {
-            let x: Option<f64> = r.get(5);
-            let y: Option<f64> = r.get(6);
-            DutyHousehold {
-                id: r.get(0),
-                address: r.get(1),
-                head: r.get(2),
-                cell: r.get(3),
-                categories: r.get(4),
-                building: x.zip(y).map(|(x, y)| Coord { x, y }),
-                visits: Vec::new(),
-            }
-        })
+        .map(household_of)
         .collect();
     let ids: Vec<i64> = households.iter().map(|h| h.id).collect();
     let mut members: HashMap<i64, Vec<String>> = HashMap::new();
