@@ -29,6 +29,9 @@ pub struct Config {
     pub failpoint: Option<String>,
     /// Where field photos are stored by content hash (`<data-dir>/photos`).
     pub photos_dir: PathBuf,
+    /// The public address of this deployment (`GRIDMAP_PUBLIC_URL`, e.g. `https://grid.example.cn`),
+    /// written into the QR codes of printed cards and slips; unset = the address a request came to.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             band: Band::default(),
             failpoint: None,
             photos_dir: "var/photos".into(),
+            public_url: None,
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct FileConfig {
     pub tile_cache: Option<bool>,
     /// `target:min-max:hard_min-hard_max` households, e.g. `300:150-450:1000-1500`.
     pub band: Option<String>,
+    /// `https://grid.example.cn`: the base of the links printed as QR codes.
+    pub public_url: Option<String>,
 }
 
 /// Settings given on the command line (the highest precedence).
@@ -104,6 +110,10 @@ impl Config {
             if let Some(band) = from.band {
                 config.band = Band::parse(&band).map_err(|e| format!("{}: {e}", at("band")))?;
             }
+            if let Some(url) = from.public_url {
+                config.public_url =
+                    Some(public_url(&url).map_err(|e| format!("{}: {e}", at("public_url")))?);
+            }
         }
         let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(dir) = var("GRIDMAP_WEB_DIR") {
@@ -126,6 +136,10 @@ impl Config {
         if let Some(v) = var("GRIDMAP_BAND") {
             config.band = Band::parse(&v).map_err(|e| format!("GRIDMAP_BAND: {e}"))?;
         }
+        if let Some(v) = var("GRIDMAP_PUBLIC_URL") {
+            config.public_url =
+                Some(public_url(&v).map_err(|e| format!("GRIDMAP_PUBLIC_URL: {e}"))?);
+        }
         config.failpoint = var("GRIDMAP_FAILPOINT");
         if let Some(dir) = &flags.web_dir {
             config.web_dir = dir.clone();
@@ -147,6 +161,24 @@ impl Config {
     pub fn abort_before_commit(&self) -> bool {
         self.failpoint.as_deref() == Some(FAILPOINT_BEFORE_COMMIT)
     }
+}
+
+/// An `http(s)://host[:port][/path]` base without a trailing slash.
+fn public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]".contains(&b))
+    {
+        return Err(format!("{url:?} is not a plain http(s) address"));
+    }
+    Ok(url.to_string())
 }
 
 fn cache_bytes(mb: u64) -> Result<u64, String> {
@@ -250,5 +282,18 @@ mod tests {
         let zero = write("tile_cache_mb = 0\n");
         let e = Config::load(Some(zero.path()), none, &Flags::default()).unwrap_err();
         assert!(e.contains("tile_cache_mb"), "{e}");
+    }
+
+    #[test]
+    fn the_public_url_must_be_a_plain_http_address_and_loses_its_trailing_slash() {
+        let none = |_: &str| None;
+        let good = write("public_url = \"https://grid.example.cn/\"\n");
+        let config = Config::load(Some(good.path()), none, &Flags::default()).unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://grid.example.cn"));
+        let bad = write("public_url = \"javascript:alert(1)\"\n");
+        let e = Config::load(Some(bad.path()), none, &Flags::default()).unwrap_err();
+        assert!(e.contains("public_url"), "{e}");
+        let env = |name: &str| (name == "GRIDMAP_PUBLIC_URL").then(|| "http://a b".to_string());
+        assert!(Config::load(None, env, &Flags::default()).is_err());
     }
 }

@@ -11,3 +11,4 @@ pub mod live;
 pub mod planning;
 pub mod poster;
 pub mod registry;
+pub mod teams;

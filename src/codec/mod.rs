@@ -4,3 +4,4 @@
 pub mod cells;
 pub mod place;
 pub mod registry;
+pub mod staff;

@@ -107,6 +107,63 @@ pub fn may_see_track(
     }
 }
 
+/// How much of a team (staff, memberships, consent, scores, the electorate) a caller may handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TeamAccess {
+    Denied,
+    /// Names, roles, phones and scores: the grid's own team and the command centre.
+    Read,
+    /// Add, move and end memberships, record consent, enter manual scores: admin, and a leader
+    /// for the cells under its own (a village leader for its village's grids).
+    Manage,
+}
+
+/// The team rule: admin manages every team; a leader (a worker whose own cell is a strict
+/// ancestor of `cell`) manages the teams under it; a worker reads its own grid's team; command
+/// reads all. Planners draw cells and never need staff data.
+///
+/// ```
+/// use gridmap::domain::access::{team_access, TeamAccess};
+/// use gridmap::domain::role::Role;
+/// let village = vec!["520328004016".to_string()];
+/// assert_eq!(team_access(Role::Worker, &village, "520328004016001"), TeamAccess::Manage);
+/// assert_eq!(team_access(Role::Worker, &village, "520328004016"), TeamAccess::Read);
+/// assert_eq!(team_access(Role::Worker, &village, "520328004017001"), TeamAccess::Denied);
+/// assert_eq!(team_access(Role::Planner, &[], "520328004016001"), TeamAccess::Denied);
+/// ```
+pub fn team_access(role: Role, own: &[String], cell: &str) -> TeamAccess {
+    match role {
+        Role::Admin => TeamAccess::Manage,
+        Role::Command => TeamAccess::Read,
+        Role::Planner => TeamAccess::Denied,
+        Role::Worker => {
+            let strict = own
+                .iter()
+                .any(|o| !o.is_empty() && o.len() < cell.len() && cell.starts_with(o.as_str()));
+            if strict {
+                TeamAccess::Manage
+            } else if in_own_cells(own, cell) {
+                TeamAccess::Read
+            } else {
+                TeamAccess::Denied
+            }
+        }
+    }
+}
+
+/// A staff member's record is handled as the best of its cells allow; one with no current
+/// membership belongs to nobody but admin.
+pub fn staff_access(role: Role, own: &[String], cells: &[String]) -> TeamAccess {
+    if role == Role::Admin {
+        return TeamAccess::Manage;
+    }
+    cells
+        .iter()
+        .map(|c| team_access(role, own, c))
+        .max()
+        .unwrap_or(TeamAccess::Denied)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

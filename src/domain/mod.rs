@@ -1,6 +1,7 @@
 //! Domain types and rules: pure values, no I/O.
 pub mod access;
 pub mod address;
+pub mod assessment;
 pub mod calendar;
 pub mod category;
 pub mod cell;
@@ -12,4 +13,5 @@ pub mod kpi;
 pub mod role;
 pub mod sizing;
 pub mod sla;
+pub mod team;
 pub mod text;

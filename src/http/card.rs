@@ -36,6 +36,8 @@ pub async fn card(
     let client = Db::get(&state).await?;
     let team = cards::public_team(&client, code.as_str()).await?;
     let totals = cards::public_totals(&client, code.as_str()).await?;
+    // 公示: the latest published result of the grid's leader (name only with consent).
+    let gongshi = crate::app::teams::public_result(&client, code.as_str()).await?;
     let supervision = match township {
         Some(t) => cards::attribute(&client, t, "supervision_phone").await?,
         None => None,
@@ -55,6 +57,7 @@ pub async fn card(
         "households": totals.map(|t| t.0),
         "people": totals.map(|t| t.1),
         "team": team,
+        "gongshi": gongshi,
         "office_phone": office,
         "supervision_phone": supervision,
         "revision": atlas.revision,

@@ -264,6 +264,29 @@ impl From<crate::app::fieldwork::FieldError> for ApiError {
     }
 }
 
+impl From<crate::app::teams::TeamError> for ApiError {
+    fn from(error: crate::app::teams::TeamError) -> Self {
+        use crate::app::teams::TeamError as E;
+        match error {
+            E::Store(e) => e.into(),
+            E::File(e) => ApiError::bad_field("body", e.to_string()),
+            E::Invalid { field, message } => {
+                ApiError::bad_field(&field, format!("{field}: {message}"))
+            }
+            E::Forbidden(m) => ApiError::Denied(m),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict {
+                code: "conflict",
+                message: m,
+                details: serde_json::Value::Null,
+            },
+            E::Print(e) => ApiError::Internal(e.to_string()),
+            E::Field(e) => e.into(),
+            E::Incident(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::app::poster::PosterError> for ApiError {
     fn from(error: crate::app::poster::PosterError) -> Self {
         use crate::app::poster::PosterError as E;

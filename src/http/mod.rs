@@ -20,6 +20,7 @@ pub mod planning;
 pub mod poster;
 pub mod public;
 pub mod registry;
+pub mod teams;
 pub mod tiles;
 
 use std::future::Future;
@@ -144,6 +145,43 @@ fn public_routes() -> Router<AppState> {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/styles/public.json", get(tiles::public_style))
         .route("/poster/{file}", get(poster::poster))
+        .route("/gongshi/{file}", get(teams::gongshi))
+        .route(
+            "/api/v1/ballots/{code}",
+            get(teams::ballot).post(teams::cast),
+        )
+}
+
+/// Teams: the staff registry, memberships, consent, the vote, scores and 公示.
+fn team_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/import/staff",
+            post(teams::import_staff).layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
+        .route("/api/v1/staff", get(teams::team).post(teams::add_staff))
+        .route("/api/v1/staff/cards.pdf", get(teams::cards))
+        .route("/api/v1/staff/{id}", get(teams::staff))
+        .route("/api/v1/staff/{id}/memberships", post(teams::add_membership))
+        .route("/api/v1/staff/{id}/consents", post(teams::consent))
+        .route("/api/v1/memberships/{id}/end", post(teams::end_membership))
+        .route("/api/v1/memberships/{id}/move", post(teams::move_membership))
+        .route("/api/v1/teams/roles", get(teams::roles))
+        .route("/api/v1/teams/violations", get(teams::violations))
+        .route(
+            "/api/v1/electors",
+            get(teams::electors).post(teams::add_electors),
+        )
+        .route("/api/v1/votes", post(teams::open_vote))
+        .route("/api/v1/votes/{id}/tally", get(teams::tally))
+        .route("/api/v1/votes/{id}/close", post(teams::close_vote))
+        .route("/api/v1/votes/{id}/slips.pdf", get(teams::slips))
+        .route("/api/v1/scores", get(teams::scores))
+        .route("/api/v1/scores/entries", post(teams::enter_score))
+        .route(
+            "/api/v1/publications",
+            get(teams::publications).post(teams::publish),
+        )
 }
 
 /// Planners: drafts, commits, history.
@@ -249,6 +287,7 @@ pub fn router(state: AppState) -> Router {
         .merge(registry_routes())
         .merge(field_routes())
         .merge(fieldwork_routes())
+        .merge(team_routes())
         .merge(admin_routes())
         .fallback(|uri: axum::http::Uri| async move {
             guard::error_response(

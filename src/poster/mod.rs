@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+pub mod sheets;
+
 use geo_types::{Coord, MultiPolygon};
 
 use crate::tiles::label::pole_of_inaccessibility;

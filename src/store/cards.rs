@@ -1,5 +1,6 @@
-//! What the public cell card needs from the database, already filtered for publication:
-//! staff without a recorded consent appear only as their role and the office phone, and
+//! What the public cell card needs from the database, already filtered for publication: a
+//! current team member's name, photo and phone each appear only under the current consent for
+//! that scope (the `staff_consent` view), otherwise only their role and the office phone; and
 //! household totals below ten are withheld (no small-area counts).
 
 use serde::Serialize;
@@ -14,7 +15,7 @@ pub const MIN_PUBLISHED_HOUSEHOLDS: i64 = 10;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PublicMember {
     pub role: String,
-    /// Present only with publication consent.
+    /// Each present only with the current consent for its scope.
     pub name: Option<String>,
     pub phone: Option<String>,
     pub photo: Option<String>,
@@ -24,19 +25,22 @@ pub struct PublicMember {
     pub consented: bool,
 }
 
-/// The team of a cell, consent applied in SQL so unconsented data never leaves the database.
+/// The current team of a cell, consent applied in SQL so unconsented data never leaves the
+/// database.
 pub async fn public_team(client: &Client, code: &str) -> StoreResult<Vec<PublicMember>> {
     let rows = client
         .query(
             "SELECT cs.role,
-                    CASE WHEN s.publication_consent_at IS NOT NULL THEN s.name END,
-                    CASE WHEN s.publication_consent_at IS NOT NULL THEN s.phone END,
-                    CASE WHEN s.publication_consent_at IS NOT NULL AND s.photo_bytes IS NOT NULL
+                    CASE WHEN c.name THEN s.name END,
+                    CASE WHEN c.phone THEN s.phone END,
+                    CASE WHEN c.photo AND s.photo_bytes IS NOT NULL
                          THEN '/api/v1/staff/' || s.id || '/photo' END,
-                    s.office_phone, s.duties, s.publication_consent_at IS NOT NULL
+                    s.office_phone, s.duties, c.name AND c.photo AND c.phone
              FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
-             WHERE cs.cell_code = $1
-             ORDER BY CASE cs.role WHEN '网格长' THEN 0 WHEN '专职网格员' THEN 1 WHEN '兼职网格员' THEN 2 ELSE 3 END, s.id",
+             JOIN staff_consent c ON c.staff_id = s.id
+             LEFT JOIN staff_roles r ON r.name = cs.role
+             WHERE cs.cell_code = $1 AND cs.until IS NULL AND cs.since <= current_date
+             ORDER BY coalesce(r.sort, 1000), s.id",
             &[&code],
         )
         .await?;
@@ -98,8 +102,8 @@ pub async fn public_photo(
 ) -> StoreResult<Option<(String, Vec<u8>)>> {
     Ok(client
         .query_opt(
-            "SELECT photo_type, photo_bytes FROM staff
-             WHERE id = $1 AND publication_consent_at IS NOT NULL AND photo_bytes IS NOT NULL",
+            "SELECT s.photo_type, s.photo_bytes FROM staff s JOIN staff_consent c ON c.staff_id = s.id
+             WHERE s.id = $1 AND c.photo AND s.photo_bytes IS NOT NULL",
             &[&staff_id],
         )
         .await?

@@ -97,12 +97,22 @@ pub async fn write_if_empty(
     let duties: Vec<String> = s.iter().map(|x| x.duties.join(";")).collect();
     let consents: Vec<Option<&str>> = s.iter().map(|x| x.consent_at.as_deref()).collect();
     tx.execute(
-        "INSERT INTO staff (ext_id, name, phone, office_phone, duties, publication_consent_at, consent_note)
-         SELECT id, name, phone, office, string_to_array(duties, ';'), consent::timestamptz,
-                CASE WHEN consent IS NULL THEN NULL ELSE '书面同意公开照片与电话（演示数据）' END
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-              AS t(id, name, phone, office, duties, consent)",
-        &[&ids, &names, &phones, &offices, &duties, &consents],
+        "INSERT INTO staff (ext_id, name, phone, office_phone, duties)
+         SELECT id, name, phone, office, string_to_array(duties, ';')
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+              AS t(id, name, phone, office, duties)",
+        &[&ids, &names, &phones, &offices, &duties],
+    )
+    .await?;
+    // Consent to publish name, photo and phone, as the written consent the demo records.
+    tx.execute(
+        "INSERT INTO staff_consents (staff_id, scope, granted, given_on, how, note, recorded_by)
+         SELECT s.id, scope, true, (t.consent::timestamptz AT TIME ZONE 'Asia/Shanghai')::date,
+                '书面', '书面同意公开姓名、照片与电话（演示数据）', 'demo'
+         FROM unnest($1::text[], $2::text[]) AS t(id, consent)
+         JOIN staff s ON s.ext_id = t.id, unnest(ARRAY['name', 'photo', 'phone']) AS scope
+         WHERE t.consent IS NOT NULL",
+        &[&ids, &consents],
     )
     .await?;
     for (staff_id, bytes) in photos {

@@ -355,13 +355,21 @@ pub async fn commit(client: &mut Client, plan: &CommitPlan<'_>) -> StoreResult<W
         &[&revision, &olds, &news],
     )
     .await?;
-    // A retired cell's team carries over to its successors until the planner reassigns it.
+    // A retired cell's team carries over to its successors until the planner reassigns it; its
+    // memberships of the retired code end today, so the history names both.
     tx.execute(
-        "INSERT INTO cell_staff (cell_code, staff_id, role, since)
-         SELECT l.n, s.staff_id, s.role, current_date
+        "INSERT INTO cell_staff (cell_code, staff_id, role, since, changed_by)
+         SELECT l.n, s.staff_id, s.role, current_date, 'revision ' || $3
          FROM unnest($1::text[], $2::text[]) AS l(o, n) JOIN cell_staff s ON s.cell_code = l.o
+         WHERE s.until IS NULL
          ON CONFLICT DO NOTHING",
-        &[&olds, &news],
+        &[&olds, &news, &revision.to_string()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE cell_staff SET until = greatest(current_date, since), changed_by = 'revision ' || $3
+         WHERE until IS NULL AND cell_code = ANY($1) AND NOT cell_code = ANY($2)",
+        &[&olds, &news, &revision.to_string()],
     )
     .await?;
     let (ids, cells): (Vec<i64>, Vec<Option<String>>) = plan.buildings.iter().cloned().unzip();

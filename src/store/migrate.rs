@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0008_field",
         include_str!("../../migrations/0008_field.sql"),
     ),
+    (
+        "0009_teams",
+        include_str!("../../migrations/0009_teams.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

@@ -14,6 +14,7 @@ pub mod listen;
 pub mod migrate;
 pub mod open;
 pub mod registry;
+pub mod teams;
 pub mod users;
 
 use std::time::Duration;

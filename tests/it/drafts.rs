@@ -601,7 +601,7 @@ async fn staff_of(db: &TestDb, code: &str) -> i64 {
     db.client()
         .await
         .query_one(
-            "SELECT count(*) FROM cell_staff WHERE cell_code = $1",
+            "SELECT count(*) FROM cell_staff WHERE cell_code = $1 AND until IS NULL",
             &[&code],
         )
         .await
@@ -689,6 +689,11 @@ async fn split_and_merge_record_lineage_new_codes_and_keep_old_answers_as_of() {
     assert!(
         staff_of(&db, &new_codes[0]).await > 0,
         "the team carries over"
+    );
+    assert_eq!(
+        staff_of(&db, &grid).await,
+        0,
+        "the retired grid's memberships end with it"
     );
     assert_buildings_agree_with_postgis(&db, &[&new_codes[0], &new_codes[1]]).await;
     let (_, diff, _) = send(&app, "GET", "/api/v1/revisions/2/diff", &token, None).await;

@@ -387,7 +387,7 @@ async fn the_public_card_shows_four_to_totals_and_only_consented_staff_details()
         .query_one(
             "SELECT cs.cell_code FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
              GROUP BY cs.cell_code
-             HAVING bool_or(s.publication_consent_at IS NULL) AND bool_or(s.publication_consent_at IS NOT NULL)
+             HAVING bool_or(NOT (SELECT phone FROM staff_consent WHERE staff_id = s.id)) AND bool_or((SELECT phone FROM staff_consent WHERE staff_id = s.id))
              ORDER BY cs.cell_code LIMIT 1",
             &[],
         )
@@ -400,7 +400,7 @@ async fn the_public_card_shows_four_to_totals_and_only_consented_staff_details()
     let hidden = client
         .query(
             "SELECT s.name, s.phone FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
-             WHERE cs.cell_code = $1 AND s.publication_consent_at IS NULL",
+             WHERE cs.cell_code = $1 AND NOT (SELECT phone FROM staff_consent WHERE staff_id = s.id)",
             &[&code],
         )
         .await
@@ -453,7 +453,7 @@ async fn the_public_card_shows_four_to_totals_and_only_consented_staff_details()
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
     let hidden_id: i64 = client
         .query_one(
-            "SELECT id FROM staff WHERE publication_consent_at IS NULL AND photo_bytes IS NOT NULL LIMIT 1",
+            "SELECT id FROM staff WHERE NOT (SELECT photo FROM staff_consent WHERE staff_id = staff.id) AND photo_bytes IS NOT NULL LIMIT 1",
             &[],
         )
         .await

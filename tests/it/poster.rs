@@ -108,7 +108,7 @@ async fn the_svg_poster_publishes_nothing_unconsented_and_bad_requests_are_refus
         .await
         .query_one(
             "SELECT count(*) FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
-             WHERE cs.cell_code LIKE '520328101201%' AND cs.role = '网格长' AND s.publication_consent_at IS NOT NULL",
+             WHERE cs.cell_code LIKE '520328101201%' AND cs.role = '网格长' AND (SELECT phone FROM staff_consent WHERE staff_id = s.id)",
             &[],
         )
         .await
@@ -119,7 +119,7 @@ async fn the_svg_poster_publishes_nothing_unconsented_and_bad_requests_are_refus
     let rows = client
         .query(
             "SELECT s.name, s.phone FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
-             WHERE cs.cell_code LIKE '520328101201%' AND s.publication_consent_at IS NULL",
+             WHERE cs.cell_code LIKE '520328101201%' AND NOT (SELECT phone FROM staff_consent WHERE staff_id = s.id)",
             &[],
         )
         .await
