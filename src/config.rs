@@ -289,7 +289,10 @@ mod tests {
         let none = |_: &str| None;
         let good = write("public_url = \"https://grid.example.cn/\"\n");
         let config = Config::load(Some(good.path()), none, &Flags::default()).unwrap();
-        assert_eq!(config.public_url.as_deref(), Some("https://grid.example.cn"));
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://grid.example.cn")
+        );
         let bad = write("public_url = \"javascript:alert(1)\"\n");
         let e = Config::load(Some(bad.path()), none, &Flags::default()).unwrap_err();
         assert!(e.contains("public_url"), "{e}");

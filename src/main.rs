@@ -768,7 +768,12 @@ async fn import_staff(
             "{name} ({}): {} rows — {} written, {} unchanged, {} rejected",
             report.format, report.rows, report.written, report.unchanged, report.rejected
         )];
-        for row in report.report.iter().filter(|r| r.status == "rejected").take(50) {
+        for row in report
+            .report
+            .iter()
+            .filter(|r| r.status == "rejected")
+            .take(50)
+        {
             lines.push(format!(
                 "  line {}: rejected: {}",
                 row.line,
@@ -776,7 +781,10 @@ async fn import_staff(
             ));
         }
         if report.rejected > 50 {
-            lines.push(format!("  … and {} more (see --report)", report.rejected - 50));
+            lines.push(format!(
+                "  … and {} more (see --report)",
+                report.rejected - 50
+            ));
         }
         let text = lines.join("\n");
         if report.clean() { Ok(text) } else { Err(text) }

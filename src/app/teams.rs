@@ -79,16 +79,20 @@ fn require(viewer: &User, cell: &str, need: TeamAccess) -> Result<(), TeamError>
         Ok(())
     } else {
         Err(TeamError::Forbidden(match need {
-            TeamAccess::Manage => format!(
-                "only an admin or the leader of a cell above {cell} changes its team"
-            ),
+            TeamAccess::Manage => {
+                format!("only an admin or the leader of a cell above {cell} changes its team")
+            }
             _ => format!("the team of {cell} is not yours to see"),
         }))
     }
 }
 
 /// The cell `code` must be in the current atlas.
-fn cell_of<'a>(atlas: &'a Atlas, field: &str, code: &str) -> Result<&'a crate::atlas::AtlasCell, TeamError> {
+fn cell_of<'a>(
+    atlas: &'a Atlas,
+    field: &str,
+    code: &str,
+) -> Result<&'a crate::atlas::AtlasCell, TeamError> {
     atlas
         .get(code)
         .ok_or_else(|| invalid(field, format!("no current cell has the code {code:?}")))
@@ -271,8 +275,7 @@ async fn write_record(
         Some(id) => id,
         None => {
             changes.push("membership");
-            store::add_membership(tx, staff, &r.cell, &r.role, r.since.unwrap_or(today), by)
-                .await?
+            store::add_membership(tx, staff, &r.cell, &r.role, r.since.unwrap_or(today), by).await?
         }
     };
     let now = store::current_consent(tx, staff).await?;
@@ -380,14 +383,18 @@ async fn check_role(client: &Client, role: &str) -> Result<(), TeamError> {
     if store::roles(client).await?.iter().any(|r| r.name == role) {
         Ok(())
     } else {
-        Err(invalid("role", format!("{role:?} is not in the role table")))
+        Err(invalid(
+            "role",
+            format!("{role:?} is not in the role table"),
+        ))
     }
 }
 
 fn check_phone(field: &str, phone: Option<&str>) -> Result<(), TeamError> {
     if let Some(p) = phone {
         let digits = p.chars().filter(char::is_ascii_digit).count();
-        if !p.chars().all(|c| c.is_ascii_digit() || "-+ ".contains(c)) || !(5..=20).contains(&digits)
+        if !p.chars().all(|c| c.is_ascii_digit() || "-+ ".contains(c))
+            || !(5..=20).contains(&digits)
         {
             return Err(invalid(field, format!("{p:?} is not a phone number")));
         }
@@ -417,7 +424,9 @@ pub async fn add_staff(
     }
     let tx = client.transaction().await.map_err(StoreError::from)?;
     if let Some(ext) = new.ext_id
-        && store::find_staff(&tx, Some(ext), name, None).await?.is_some()
+        && store::find_staff(&tx, Some(ext), name, None)
+            .await?
+            .is_some()
     {
         return Err(TeamError::Conflict(format!(
             "a person with ext_id {ext:?} exists; add a membership to them instead"
@@ -437,11 +446,14 @@ pub async fn add_staff(
     if let Some(account) = new.account
         && !store::link_account(&tx, id, account).await?
     {
-        return Err(invalid("account", format!("{account:?} is not a user of gridmap")));
+        return Err(invalid(
+            "account",
+            format!("{account:?} is not a user of gridmap"),
+        ));
     }
     let by = viewer.name.as_str();
-    let m = store::add_membership(&tx, id, new.cell, new.role, new.since.unwrap_or(today), by)
-        .await?;
+    let m =
+        store::add_membership(&tx, id, new.cell, new.role, new.since.unwrap_or(today), by).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((id, m))
 }
@@ -467,13 +479,21 @@ async fn staff_checked(
     if staff_access(viewer.role, &viewer.cells, &cells) < need {
         return Err(TeamError::Forbidden(format!(
             "staff member {id} is not in a team you may {}",
-            if need == TeamAccess::Manage { "change" } else { "see" }
+            if need == TeamAccess::Manage {
+                "change"
+            } else {
+                "see"
+            }
         )));
     }
     Ok(row)
 }
 
-pub async fn staff_detail(client: &Client, viewer: &User, id: i64) -> Result<StaffDetail, TeamError> {
+pub async fn staff_detail(
+    client: &Client,
+    viewer: &User,
+    id: i64,
+) -> Result<StaffDetail, TeamError> {
     let staff = staff_checked(client, viewer, id, TeamAccess::Read).await?;
     Ok(StaffDetail {
         memberships: store::history(client, id).await?,
@@ -499,12 +519,23 @@ pub async fn add_membership(
     store::staff(client, staff)
         .await?
         .ok_or_else(|| TeamError::NotFound(format!("no staff member {staff}")))?;
-    if store::current_membership(client, staff, cell, role).await?.is_some() {
+    if store::current_membership(client, staff, cell, role)
+        .await?
+        .is_some()
+    {
         return Err(TeamError::Conflict(format!(
             "staff member {staff} already serves {cell} as {role}"
         )));
     }
-    Ok(store::add_membership(client, staff, cell, role, since.unwrap_or(today), &viewer.name).await?)
+    Ok(store::add_membership(
+        client,
+        staff,
+        cell,
+        role,
+        since.unwrap_or(today),
+        &viewer.name,
+    )
+    .await?)
 }
 
 async fn membership_checked(
@@ -542,7 +573,9 @@ pub async fn end_membership(
         ));
     }
     if !store::end_membership(client, id, until, &viewer.name).await? {
-        return Err(TeamError::Conflict(format!("membership {id} already ended")));
+        return Err(TeamError::Conflict(format!(
+            "membership {id} already ended"
+        )));
     }
     store::membership(client, id)
         .await?
@@ -568,13 +601,21 @@ pub async fn move_membership(
     }
     let on = on.unwrap_or(today);
     if on < m.since {
-        return Err(invalid("on", format!("{on} is before the membership began ({})", m.since)));
+        return Err(invalid(
+            "on",
+            format!("{on} is before the membership began ({})", m.since),
+        ));
     }
     let tx = client.transaction().await.map_err(StoreError::from)?;
     if !store::end_membership(&tx, id, on, &viewer.name).await? {
-        return Err(TeamError::Conflict(format!("membership {id} already ended")));
+        return Err(TeamError::Conflict(format!(
+            "membership {id} already ended"
+        )));
     }
-    if store::current_membership(&tx, m.staff, to, &m.role).await?.is_some() {
+    if store::current_membership(&tx, m.staff, to, &m.role)
+        .await?
+        .is_some()
+    {
         return Err(TeamError::Conflict(format!(
             "staff member {} already serves {to} as {}",
             m.staff, m.role
@@ -617,7 +658,10 @@ pub async fn record_consent(
     }
     let on = change.given_on.unwrap_or(today);
     if on > today {
-        return Err(invalid("given_on", "a consent cannot be given in the future"));
+        return Err(invalid(
+            "given_on",
+            "a consent cannot be given in the future",
+        ));
     }
     let tx = client.transaction().await.map_err(StoreError::from)?;
     for scope in &change.scopes {
@@ -736,7 +780,10 @@ pub async fn open_vote(
             ));
         }
         if !seen.insert(code.as_str()) {
-            return Err(invalid(&format!("cells[{i}]"), format!("{code} is named twice")));
+            return Err(invalid(
+                &format!("cells[{i}]"),
+                format!("{code} is named twice"),
+            ));
         }
     }
     let leaders = store::leaders(&*client, cells).await?;
@@ -744,7 +791,10 @@ pub async fn open_vote(
     let mut plan = Vec::with_capacity(cells.len());
     for (i, code) in cells.iter().enumerate() {
         let leader = *leaders.get(code).ok_or_else(|| {
-            invalid(&format!("cells[{i}]"), format!("{code} has no 网格长 to assess"))
+            invalid(
+                &format!("cells[{i}]"),
+                format!("{code} has no 网格长 to assess"),
+            )
         })?;
         let n = match ballots_per_cell {
             Some(n) => n as i32,
@@ -797,8 +847,8 @@ fn fresh_codes(plan: &[(String, i64, i32)]) -> Vec<(String, String)> {
 /// Casts a ballot. No token: the code is the voter's only credential, and nothing about who
 /// held it is stored. Unknown → NotFound, used → Conflict, closed vote → Conflict.
 pub async fn cast(client: &mut Client, code: &str, choice: &str) -> Result<(), TeamError> {
-    let choice = Choice::parse(choice)
-        .ok_or_else(|| invalid("choice", "满意, 基本满意 or 不满意"))?;
+    let choice =
+        Choice::parse(choice).ok_or_else(|| invalid("choice", "满意, 基本满意 or 不满意"))?;
     let Some(code) = team::normalise_ballot_code(code) else {
         return Err(TeamError::NotFound("no such ballot code".into()));
     };
@@ -828,7 +878,10 @@ pub async fn ballot(client: &Client, atlas: &Atlas, code: &str) -> Result<Ballot
         .await?
         .ok_or_else(|| TeamError::NotFound("no such ballot code".into()))?;
     Ok(BallotView {
-        grid: atlas.get(&s.cell).map(|c| c.name.clone()).unwrap_or_default(),
+        grid: atlas
+            .get(&s.cell)
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
         usable: !s.used && !s.closed,
         period: s.period,
         cell: s.cell,
@@ -871,7 +924,9 @@ pub async fn tally(
     id: i64,
 ) -> Result<TallyView, TeamError> {
     if viewer.role != Role::Admin {
-        return Err(TeamError::Forbidden("an administrator reads the tally".into()));
+        return Err(TeamError::Forbidden(
+            "an administrator reads the tally".into(),
+        ));
     }
     tally_of(client, atlas, id).await
 }
@@ -886,12 +941,23 @@ async fn tally_of(client: &Client, atlas: &Atlas, id: i64) -> Result<TallyView, 
         .map(|t| {
             let counts: BTreeMap<String, i64> = Choice::ALL
                 .iter()
-                .map(|c| (c.as_str().to_string(), t.counts.get(c.as_str()).copied().unwrap_or(0)))
+                .map(|c| {
+                    (
+                        c.as_str().to_string(),
+                        t.counts.get(c.as_str()).copied().unwrap_or(0),
+                    )
+                })
                 .collect();
             let cast: i64 = counts.values().sum();
-            let no = counts.get(Choice::Unsatisfied.as_str()).copied().unwrap_or(0);
+            let no = counts
+                .get(Choice::Unsatisfied.as_str())
+                .copied()
+                .unwrap_or(0);
             LeaderTally {
-                grid: atlas.get(&t.cell).map(|c| c.name.clone()).unwrap_or_default(),
+                grid: atlas
+                    .get(&t.cell)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
                 cell: t.cell,
                 leader_id: t.leader_id,
                 leader: t.leader_name,
@@ -914,7 +980,9 @@ async fn tally_of(client: &Client, atlas: &Atlas, id: i64) -> Result<TallyView, 
 
 pub async fn close_vote(client: &Client, viewer: &User, id: i64) -> Result<(), TeamError> {
     if viewer.role != Role::Admin {
-        return Err(TeamError::Forbidden("an administrator closes a vote".into()));
+        return Err(TeamError::Forbidden(
+            "an administrator closes a vote".into(),
+        ));
     }
     store::vote(client, id)
         .await?
@@ -935,7 +1003,9 @@ pub async fn slips_pdf(
     base: &str,
 ) -> Result<Vec<u8>, TeamError> {
     if viewer.role != Role::Admin {
-        return Err(TeamError::Forbidden("an administrator prints ballot slips".into()));
+        return Err(TeamError::Forbidden(
+            "an administrator prints ballot slips".into(),
+        ));
     }
     let vote = store::vote(client, id)
         .await?
@@ -1000,8 +1070,12 @@ pub async fn scores(
     cell_of(atlas, "under", under)?;
     require(viewer, under, TeamAccess::Read)?;
     let today = local_day(now);
-    let half = half_year(period, today)
-        .ok_or_else(|| invalid("period", format!("{period:?}: write a half-year as 2026H1 or 2026H2")))?;
+    let half = half_year(period, today).ok_or_else(|| {
+        invalid(
+            "period",
+            format!("{period:?}: write a half-year as 2026H1 or 2026H2"),
+        )
+    })?;
     let scheme = store::scheme(client)
         .await?
         .ok_or_else(|| TeamError::NotFound("no active scoring scheme".into()))?;
@@ -1076,7 +1150,10 @@ pub async fn scores(
             };
             PersonScore {
                 score: assessment::score(&scheme, &figures),
-                grid: atlas.get(&m.cell).map(|c| c.name.clone()).unwrap_or_default(),
+                grid: atlas
+                    .get(&m.cell)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
                 staff: m.staff,
                 name: m.name,
                 role: m.role,
@@ -1106,19 +1183,31 @@ pub async fn enter_score(
     reason: &str,
 ) -> Result<i64, TeamError> {
     if half_year(period, NaiveDate::MAX).is_none() {
-        return Err(invalid("period", format!("{period:?}: write a half-year as 2026H1 or 2026H2")));
+        return Err(invalid(
+            "period",
+            format!("{period:?}: write a half-year as 2026H1 or 2026H2"),
+        ));
     }
     let scheme = store::scheme(client)
         .await?
         .ok_or_else(|| TeamError::NotFound("no active scoring scheme".into()))?;
-    let it = scheme
-        .item(item)
-        .ok_or_else(|| invalid("item", format!("{item:?} is not an item of {}", scheme.name)))?;
+    let it = scheme.item(item).ok_or_else(|| {
+        invalid(
+            "item",
+            format!("{item:?} is not an item of {}", scheme.name),
+        )
+    })?;
     if it.source != assessment::Source::Manual {
-        return Err(invalid("item", format!("{item} is scored from the records, not by hand")));
+        return Err(invalid(
+            "item",
+            format!("{item} is scored from the records, not by hand"),
+        ));
     }
     if !points.is_finite() || points < 0.0 || points > it.max_points {
-        return Err(invalid("points", format!("between 0 and {}", it.max_points)));
+        return Err(invalid(
+            "points",
+            format!("between 0 and {}", it.max_points),
+        ));
     }
     let reason = text("reason", reason, 500)?;
     // Entered by a leader of the person's cells, never by the person themselves or a peer.
@@ -1158,7 +1247,9 @@ pub fn export_scores(view: &ScoresView, xlsx: bool) -> Result<Vec<u8>, TeamError
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         let err = |e: rust_xlsxwriter::XlsxError| TeamError::Print(PosterError::Pdf(e.to_string()));
-        sheet.set_name(format!("{} 千分制", view.period)).map_err(err)?;
+        sheet
+            .set_name(format!("{} 千分制", view.period))
+            .map_err(err)?;
         for (c, h) in header.iter().enumerate() {
             sheet.write_string(0, c as u16, h).map_err(err)?;
         }
@@ -1183,7 +1274,12 @@ pub fn export_scores(view: &ScoresView, xlsx: bool) -> Result<Vec<u8>, TeamError
         let csv_err = |e: csv::Error| TeamError::Print(PosterError::Pdf(e.to_string()));
         w.write_record(&header).map_err(csv_err)?;
         for p in &view.people {
-            let mut rec = vec![p.name.clone(), p.role.clone(), p.cell.clone(), p.grid.clone()];
+            let mut rec = vec![
+                p.name.clone(),
+                p.role.clone(),
+                p.cell.clone(),
+                p.grid.clone(),
+            ];
             rec.extend(p.score.items.iter().map(|i| format!("{:.1}", i.points)));
             rec.push(format!("{:.1}", p.score.total));
             rec.push(format!("{:.1}", p.score.yuan));
@@ -1211,7 +1307,9 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> Result<i64, TeamError> {
     if viewer.role != Role::Admin {
-        return Err(TeamError::Forbidden("an administrator publishes results".into()));
+        return Err(TeamError::Forbidden(
+            "an administrator publishes results".into(),
+        ));
     }
     cell_of(atlas, "under", under)?;
     let label = text("period", period, 32)?;
@@ -1243,9 +1341,9 @@ pub async fn publish(
     }
     if let Some(s) = &scores {
         for p in s.people.iter().filter(|p| p.role == "网格长") {
-            let entry = rows.entry(p.cell.clone()).or_insert_with(
-                || json!({"cell": p.cell, "grid": p.grid, "leader_id": p.staff}),
-            );
+            let entry = rows
+                .entry(p.cell.clone())
+                .or_insert_with(|| json!({"cell": p.cell, "grid": p.grid, "leader_id": p.staff}));
             if entry["leader_id"] == json!(p.staff) {
                 entry["score"] = json!(p.score.total);
             }
@@ -1324,7 +1422,10 @@ pub async fn gongshi_pdf(
         .find(|p| p.under == under)
         .ok_or_else(|| TeamError::NotFound(format!("nothing has been published for {under}")))?;
     let rows: Vec<Value> = p.results["rows"].as_array().cloned().unwrap_or_default();
-    let ids: Vec<i64> = rows.iter().filter_map(|r| r["leader_id"].as_i64()).collect();
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r["leader_id"].as_i64())
+        .collect();
     let names = store::public_names(client, &ids).await?;
     let count = |r: &Value, k: &str| r["counts"][k].as_i64().unwrap_or(0);
     let table: Vec<GongshiRow> = rows
@@ -1379,7 +1480,9 @@ pub async fn cards_pdf(
         .filter(|m| staff.is_none_or(|s| s == m.staff))
         .collect();
     if members.is_empty() {
-        return Err(TeamError::NotFound(format!("no current team member under {cell}")));
+        return Err(TeamError::NotFound(format!(
+            "no current team member under {cell}"
+        )));
     }
     let issuer = atlas
         .get(cell)
@@ -1406,7 +1509,10 @@ pub async fn cards_pdf(
             None => None,
         };
         cards.push(StaffCard {
-            grid: atlas.get(&m.cell).map(|c| c.name.clone()).unwrap_or_default(),
+            grid: atlas
+                .get(&m.cell)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
             link: format!("{base}/g/{}", m.cell),
             grid_code: m.cell,
             name: m.name,

@@ -50,11 +50,23 @@ const COLUMNS: [(&str, &[&str]); 10] = [
     ("id", &["id", "编号", "ext_id", "人员编号", "工号"]),
     ("name", &["name", "姓名"]),
     ("role", &["role", "角色", "职务", "岗位"]),
-    ("cell", &["cell", "cell_code", "网格编码", "网格代码", "所属网格编码"]),
+    (
+        "cell",
+        &["cell", "cell_code", "网格编码", "网格代码", "所属网格编码"],
+    ),
     ("phone", &["phone", "电话", "联系电话", "手机", "手机号"]),
-    ("consent", &["consent", "公开同意", "同意公开", "是否同意公开"]),
-    ("office_phone", &["office_phone", "办公电话", "村委电话", "监督电话"]),
-    ("since", &["since", "起始日期", "任职日期", "开始日期", "上岗日期"]),
+    (
+        "consent",
+        &["consent", "公开同意", "同意公开", "是否同意公开"],
+    ),
+    (
+        "office_phone",
+        &["office_phone", "办公电话", "村委电话", "监督电话"],
+    ),
+    (
+        "since",
+        &["since", "起始日期", "任职日期", "开始日期", "上岗日期"],
+    ),
     ("duties", &["duties", "职责", "工作职责"]),
     ("account", &["account", "user", "账号", "网格通账号"]),
 ];
@@ -124,7 +136,9 @@ fn record_of<'a>(
     let reject = |reason: String| Rejected { line, reason };
     let name = get("name").ok_or_else(|| reject("姓名 is empty".into()))?;
     if name.chars().count() > 40 {
-        return Err(reject(format!("姓名 {name:?} is longer than 40 characters")));
+        return Err(reject(format!(
+            "姓名 {name:?} is longer than 40 characters"
+        )));
     }
     let role = get("role").ok_or_else(|| reject("角色 is empty".into()))?;
     let cell = get("cell").ok_or_else(|| reject("网格编码 is empty".into()))?;
@@ -133,14 +147,19 @@ fn record_of<'a>(
             "网格编码 {cell:?} is not a code of 6 to 19 digits"
         )));
     }
-    let phone = get("phone").map(phone_of).transpose().map_err(|e| reject(format!("电话 {e}")))?;
+    let phone = get("phone")
+        .map(phone_of)
+        .transpose()
+        .map_err(|e| reject(format!("电话 {e}")))?;
     let office_phone = get("office_phone")
         .map(phone_of)
         .transpose()
         .map_err(|e| reject(format!("办公电话 {e}")))?;
     let consent = match get("consent") {
         None => false,
-        Some(v) => yes_no(v).ok_or_else(|| reject(format!("公开同意 must be 是 or 否, got {v:?}")))?,
+        Some(v) => {
+            yes_no(v).ok_or_else(|| reject(format!("公开同意 must be 是 or 否, got {v:?}")))?
+        }
     };
     let since = get("since")
         .map(date_of)
@@ -329,7 +348,9 @@ mod tests {
         sheet.write_string(1, 4, "是").unwrap();
         let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 7, 1).unwrap();
         let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
-        sheet.write_datetime_with_format(1, 5, &date, &format).unwrap();
+        sheet
+            .write_datetime_with_format(1, 5, &date, &format)
+            .unwrap();
         sheet.write_string(2, 0, "李四").unwrap();
         sheet.write_string(2, 2, "520328004016001").unwrap();
         let bytes = book.save_to_buffer().unwrap();

@@ -19,7 +19,8 @@ pub enum ConsentScope {
 }
 
 impl ConsentScope {
-    pub const ALL: [ConsentScope; 3] = [ConsentScope::Name, ConsentScope::Photo, ConsentScope::Phone];
+    pub const ALL: [ConsentScope; 3] =
+        [ConsentScope::Name, ConsentScope::Photo, ConsentScope::Phone];
 
     pub fn parse(s: &str) -> Option<ConsentScope> {
         match s {

@@ -103,6 +103,8 @@ fn pages(web: &std::path::Path) -> Router<AppState> {
         .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
         .route_service("/field", ServeFile::new(web.join("field.html")))
         .route_service("/field/team", ServeFile::new(web.join("team.html")))
+        .route_service("/admin/staff", ServeFile::new(web.join("staff.html")))
+        .route_service("/vote", ServeFile::new(web.join("vote.html")))
         // The service worker lives at the root so its scope may be `/field`.
         .route_service("/field-sw.js", ServeFile::new(web.join("field-sw.js")))
         .nest_service(
@@ -162,10 +164,16 @@ fn team_routes() -> Router<AppState> {
         .route("/api/v1/staff", get(teams::team).post(teams::add_staff))
         .route("/api/v1/staff/cards.pdf", get(teams::cards))
         .route("/api/v1/staff/{id}", get(teams::staff))
-        .route("/api/v1/staff/{id}/memberships", post(teams::add_membership))
+        .route(
+            "/api/v1/staff/{id}/memberships",
+            post(teams::add_membership),
+        )
         .route("/api/v1/staff/{id}/consents", post(teams::consent))
         .route("/api/v1/memberships/{id}/end", post(teams::end_membership))
-        .route("/api/v1/memberships/{id}/move", post(teams::move_membership))
+        .route(
+            "/api/v1/memberships/{id}/move",
+            post(teams::move_membership),
+        )
         .route("/api/v1/teams/roles", get(teams::roles))
         .route("/api/v1/teams/violations", get(teams::violations))
         .route(

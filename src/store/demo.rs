@@ -126,9 +126,10 @@ pub async fn write_if_empty(
     let cells_of: Vec<&str> = a.iter().map(|x| x.cell_code.as_str()).collect();
     let staff_ids: Vec<&str> = a.iter().map(|x| x.staff_id.as_str()).collect();
     let roles: Vec<&str> = a.iter().map(|x| x.role.as_str()).collect();
+    // The demo's teams have served since 2024, so past half-years have a team to score.
     tx.execute(
-        "INSERT INTO cell_staff (cell_code, staff_id, role)
-         SELECT t.cell, s.id, t.role
+        "INSERT INTO cell_staff (cell_code, staff_id, role, since, changed_by)
+         SELECT t.cell, s.id, t.role, DATE '2024-01-01', 'demo'
          FROM unnest($1::text[], $2::text[], $3::text[]) AS t(cell, staff, role)
          JOIN staff s ON s.ext_id = t.staff",
         &[&cells_of, &staff_ids, &roles],

@@ -101,7 +101,8 @@ pub struct Consent {
     pub phone: bool,
 }
 
-const MEMBER_COLUMNS: &str = "cs.id, s.id, s.name, s.phone, cs.role, cs.cell_code, cs.since, cs.until,
+const MEMBER_COLUMNS: &str =
+    "cs.id, s.id, s.name, s.phone, cs.role, cs.cell_code, cs.since, cs.until,
      u.name, c.name, c.photo, c.phone
      FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
      JOIN staff_consent c ON c.staff_id = s.id
@@ -315,7 +316,11 @@ pub async fn update_staff(
 }
 
 /// Links a person to an app account by its name; false when there is no such user.
-pub async fn link_account(client: &impl GenericClient, staff: i64, user: &str) -> StoreResult<bool> {
+pub async fn link_account(
+    client: &impl GenericClient,
+    staff: i64,
+    user: &str,
+) -> StoreResult<bool> {
     Ok(client
         .execute(
             "UPDATE staff SET user_id = u.id FROM users u
@@ -710,8 +715,11 @@ pub async fn cast(
     if closed {
         return Ok(Cast::Closed);
     }
-    tx.execute("UPDATE ballot_codes SET used = true WHERE code = $1", &[&code])
-        .await?;
+    tx.execute(
+        "UPDATE ballot_codes SET used = true WHERE code = $1",
+        &[&code],
+    )
+    .await?;
     tx.execute(
         "UPDATE vote_counts SET n = n + 1 WHERE vote_id = $1 AND cell_code = $2 AND choice = $3",
         &[&vote, &cell, &choice.as_str()],

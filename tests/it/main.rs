@@ -19,4 +19,5 @@ mod poster;
 mod probe;
 mod readme;
 mod registry;
+mod teams;
 mod tiles;
