@@ -502,17 +502,24 @@ pub async fn staff_detail(
     })
 }
 
+/// A membership to add: the cell, the role, the first day (default today).
+#[derive(Debug, Clone, Copy)]
+pub struct NewMembership<'a> {
+    pub cell: &'a str,
+    pub role: &'a str,
+    pub since: Option<NaiveDate>,
+}
+
 /// Adds a membership to an existing person (a second grid, another role).
 pub async fn add_membership(
     client: &Client,
     atlas: &Atlas,
     viewer: &User,
     staff: i64,
-    cell: &str,
-    role: &str,
-    since: Option<NaiveDate>,
+    new: NewMembership<'_>,
     today: NaiveDate,
 ) -> Result<i64, TeamError> {
+    let NewMembership { cell, role, since } = new;
     cell_of(atlas, "cell", cell)?;
     require(viewer, cell, TeamAccess::Manage)?;
     check_role(client, role).await?;
@@ -1293,6 +1300,14 @@ pub fn export_scores(view: &ScoresView, xlsx: bool) -> Result<Vec<u8>, TeamError
 
 // ---- 公示 ----
 
+/// What to publish: the period's label, the cell whose grids, the vote whose tally.
+#[derive(Debug, Clone, Copy)]
+pub struct Publish<'a> {
+    pub period: &'a str,
+    pub under: &'a str,
+    pub vote: Option<i64>,
+}
+
 /// Publishes the results of the grids under `under` (a village): per leader the vote's counts
 /// (when `vote` is given) and the half-year score. Admin only. Frozen at publication; no voter
 /// data exists to publish (ballots are counts).
@@ -1301,11 +1316,14 @@ pub async fn publish(
     atlas: &Atlas,
     calendar: &Calendar,
     viewer: &User,
-    period: &str,
-    under: &str,
-    vote: Option<i64>,
+    what: Publish<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, TeamError> {
+    let Publish {
+        period,
+        under,
+        vote,
+    } = what;
     if viewer.role != Role::Admin {
         return Err(TeamError::Forbidden(
             "an administrator publishes results".into(),

@@ -49,7 +49,7 @@ impl Source {
         })
     }
 
-    fn from_app_records(self) -> bool {
+    fn reads_app_records(self) -> bool {
         matches!(
             self,
             Source::Patrol | Source::Coverage | Source::Logs | Source::Visits
@@ -150,7 +150,7 @@ pub fn score(scheme: &Scheme, figures: &Figures) -> Score {
         .iter()
         .map(|item| {
             let max = item.max_points;
-            let (points, basis) = if item.source.from_app_records() && !figures.linked {
+            let (points, basis) = if item.source.reads_app_records() && !figures.linked {
                 (0.0, "未关联网格通账号，无巡查、日志与走访记录".to_string())
             } else {
                 match item.source {

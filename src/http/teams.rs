@@ -216,9 +216,11 @@ pub async fn add_membership(
         &atlas,
         user,
         id,
-        &body.cell,
-        &body.role,
-        body.since,
+        use_case::NewMembership {
+            cell: &body.cell,
+            role: &body.role,
+            since: body.since,
+        },
         today(),
     )
     .await?;
@@ -756,9 +758,11 @@ pub async fn publish(
         &atlas,
         &calendar,
         user,
-        &body.period,
-        &body.under,
-        body.vote,
+        use_case::Publish {
+            period: &body.period,
+            under: &body.under,
+            vote: body.vote,
+        },
         Utc::now(),
     )
     .await?;
