@@ -52,6 +52,8 @@ const SCOPES = [
 const ACCOUNT_ROLES = { admin: '管理员', command: '指挥中心', worker: '网格', planner: '规划' };
 const IMPORT_STATUS = { written: '写入', unchanged: '未变', rejected: '拒绝' };
 const IMPORT_CHANGES = { 'new person': '新增人员', membership: '新任职', consent: '公开同意', details: '信息更新', account: '关联账号' };
+/** Fields the server may name that have no input in the form that sent them. */
+const FIELD_NAMES = { under: '单元编码', period: '考核期', staff: '人员', cell: '单元编码', to: '调往网格', id: '编号' };
 /** The lengths of the codes of the levels (county, township, village, grid, sub-grid). */
 const CODE_LENGTHS = [6, 9, 12, 15, 18];
 
@@ -141,7 +143,7 @@ function showError(form, err, prefix = '') {
       label = labelOf(inputs[0]);
       if (inputs[0].type !== 'file' && inputs[0].type !== 'hidden') inputs[0].focus({ preventScroll: false });
     } else if (field !== 'body') {
-      label = raw;
+      label = FIELD_NAMES[field] || raw;
     }
   }
   const box = form.querySelector('p.error');
@@ -280,7 +282,7 @@ function renderTeam(t) {
   }
   for (const [cell, list] of groups) {
     const body = el('tbody', { 'data-cell': cell },
-      el('tr', { class: 'group' }, el('th', { colspan: '7', scope: 'colgroup' },
+      el('tr', { class: 'group' }, el('th', { colspan: '7', scope: 'rowgroup' },
         el('span', { class: 'group-name' }, cellLabel(cell)),
         el('span', { class: 'badge' }, `${list.length} 人`),
         el('button', { type: 'button', class: 'small link-button', 'data-action': 'cards', 'data-cell': cell, 'aria-label': `打印 ${cellLabel(cell)} 的网格员证` }, '打印本网格证件'))));
@@ -615,7 +617,7 @@ function scoreQuery(extra = {}) {
   if (!/^\d{4}H[12]$/.test(period)) throw localError('period', '考核期写作 2026H1（1–6 月）或 2026H2（7–12 月）');
   $('period').value = period;
   const under = normCell($('cell').value) || (S.team && S.team.cell) || '';
-  if (!isCode(under)) throw localError('period', '请先在上方输入单元编码');
+  if (!isCode(under)) throw localError('under', '请先在上方输入单元编码');
   return new URLSearchParams({ period, under, ...extra });
 }
 
@@ -709,7 +711,7 @@ $('entry-form').addEventListener('submit', async (e) => {
 
 // ---------------------------------------------------------------- login
 function showLogin(message = '') {
-  $('staff').hidden = true;
+  $('registry').hidden = true;
   $('logout').hidden = true;
   $('login').hidden = false;
   $('token-error').textContent = message;
@@ -728,7 +730,7 @@ async function enter() {
   S.me = me;
   $('who').textContent = `${me.name || ''}${me.role ? `（${ACCOUNT_ROLES[me.role] || me.role}）` : ''}`;
   $('login').hidden = true;
-  $('staff').hidden = false;
+  $('registry').hidden = false;
   $('logout').hidden = false;
   const own = me.cells || [];
   fillCells();

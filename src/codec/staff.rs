@@ -116,6 +116,15 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Result<StaffRecord, Rejected>>, String
     let out = rows
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
         .map(|(line, cells)| {
+            if let Some(i) = cells.iter().position(|c| c.contains('\0')) {
+                return Err(Rejected {
+                    line,
+                    reason: format!(
+                        "{}: contains a NUL character (0x00), which cannot be stored",
+                        header.get(i).map_or("a cell", |h| h.as_str())
+                    ),
+                });
+            }
             let get = |field: &str| {
                 index
                     .get(field)
@@ -294,10 +303,18 @@ mod tests {
                     李四,网格员,52032800401600X,,否\n\
                     王五,网格员,520328004016001,abc,否\n\
                     赵六,网格员,520328004016001,,也许\n\
-                    钱七,信息员,520328004016002,0851-1234567,\n";
+                    钱七,信息员,520328004016002,0851-1234567,\n\
+                    孙\0八,网格员,520328004016002,,否\n";
         let (rows, format) = parse(text.as_bytes()).unwrap();
         assert_eq!(format, "CSV UTF-8");
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.len(), 7);
+        let nul = rows[6].as_ref().unwrap_err();
+        assert_eq!(nul.line, 8);
+        assert!(
+            nul.reason.starts_with("姓名: contains a NUL"),
+            "{}",
+            nul.reason
+        );
         let ok = rows[0].as_ref().unwrap();
         assert_eq!((ok.line, ok.name.as_str(), ok.consent), (2, "张三", true));
         let bad: Vec<(u64, &str)> = rows
@@ -305,7 +322,7 @@ mod tests {
             .filter_map(|r| r.as_ref().err())
             .map(|r| (r.line, r.reason.as_str()))
             .collect();
-        assert_eq!(bad.len(), 4);
+        assert_eq!(bad.len(), 5);
         assert_eq!(bad[0].0, 3);
         assert!(bad[0].1.contains("姓名"));
         assert!(bad[1].1.contains("网格编码"));

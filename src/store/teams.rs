@@ -338,6 +338,26 @@ pub async fn link_account(
             .is_some())
 }
 
+/// Links the first current member of `cell` in `role` without an account to `user` (the demo's
+/// workers); false when there is none.
+pub async fn link_first(
+    client: &impl GenericClient,
+    cell: &str,
+    role: &str,
+    user: i64,
+) -> StoreResult<bool> {
+    Ok(client
+        .execute(
+            "UPDATE staff SET user_id = $3 WHERE id = (
+                 SELECT cs.staff_id FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
+                 WHERE cs.cell_code = $1 AND cs.role = $2 AND cs.until IS NULL AND s.user_id IS NULL
+                 ORDER BY cs.id LIMIT 1)",
+            &[&cell, &role, &user],
+        )
+        .await?
+        > 0)
+}
+
 /// A current membership of `staff` in `cell` as `role`, if one exists.
 pub async fn current_membership(
     client: &impl GenericClient,
