@@ -18,6 +18,7 @@ test: setup-test lint
 	node web/tests/wall.test.mjs
 	node web/tests/docs.test.mjs
 	node web/tests/field.test.mjs
+	node web/tests/staff.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

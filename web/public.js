@@ -49,18 +49,35 @@ async function show(code) {
   row('北至', four.north.join('、') || '辖区边界');
   card.append(dl);
   card.append(el('h2', {}, '网格团队'));
+  // Each item appears only under its own consent (name, photo, phone); else the role and the
+  // office phone.
   for (const m of c.team) {
     const avatar = el('div', { class: 'avatar' });
-    if (m.consented && m.photo) avatar.append(el('img', { src: m.photo, alt: m.name }));
-    else avatar.append(m.consented ? m.name.slice(0, 1) : m.role.slice(0, 1));
-    const who = m.consented ? `${m.role} ${m.name}` : m.role;
-    const phone = m.consented ? `电话 ${m.phone}` : `办公电话 ${m.office_phone || c.office_phone || ''}`;
+    if (m.photo) avatar.append(el('img', { src: m.photo, alt: m.name || m.role }));
+    else avatar.append((m.name || m.role).slice(0, 1));
+    const who = m.name ? `${m.role} ${m.name}` : m.role;
+    const phone = m.phone ? `电话 ${m.phone}` : `办公电话 ${m.office_phone || c.office_phone || ''}`;
     card.append(el('div', { class: 'member' }, avatar,
       el('div', {}, el('div', { class: 'role' }, who), el('div', {}, phone), el('div', { class: 'duties' }, m.duties.join(' · ')))));
+  }
+  const g = c.gongshi;
+  if (g) {
+    const counts = g.counts ? ['满意', '基本满意', '不满意'].map((k) => `${k} ${g.counts[k] ?? 0}`).join(' · ') : null;
+    card.append(el('h2', {}, `公示 · ${g.period}`),
+      el('div', { class: 'gongshi' },
+        el('div', {}, `网格长 ${g.leader || '（未同意公开姓名）'}`),
+        counts ? el('div', {}, `满意度测评：${counts}（共 ${g.cast} 票）${g.flagged ? ' · 应予调整' : ''}`) : '',
+        g.score != null ? el('div', {}, `半年考核：${g.score} 分`) : ''));
   }
   if (c.supervision_phone) card.append(el('div', { class: 'supervision' }, `监督电话 ${c.supervision_phone}`));
   card.append(el('p', { class: 'note' }, c.note));
 }
 window.gridmap.show = show;
+// A grid's stable public address, /g/{code} (the QR code on its 网格员证 and signs): its card.
+const linked = /^\/g\/(\d{6,19})$/.exec(location.pathname);
+if (linked) {
+  show(linked[1]).catch(() => { card.hidden = false; card.replaceChildren(el('p', {}, `没有编码为 ${linked[1]} 的网格`)); });
+  get(`/api/v1/cells/${linked[1]}`).then((f) => fitGeometry(map, f.geometry, { padding: 30, duration: 0 })).catch(() => {});
+}
 map.on('click', 'cells', (e) => { const f = e.features && e.features[0]; if (f) show(f.properties.code); });
 pointerOver(map, 'cells');

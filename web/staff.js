@@ -141,6 +141,8 @@ function showError(form, err, prefix = '') {
     if (inputs.length) {
       for (const n of inputs) n.setAttribute('aria-invalid', 'true');
       label = labelOf(inputs[0]);
+      const folded = inputs[0].closest('details');
+      if (folded) folded.open = true;
       if (inputs[0].type !== 'file' && inputs[0].type !== 'hidden') inputs[0].focus({ preventScroll: false });
     } else if (field !== 'body') {
       label = FIELD_NAMES[field] || raw;

@@ -49,7 +49,7 @@ function refusal(e) {
   if (!(e instanceof ApiError)) return { state: 'error', text: '无法连接服务器，请检查网络后重试' };
   switch (e.status) {
     case 404: return { state: 'invalid', text: '无效的测评码，请核对纸条上的 10 位测评码' };
-    case 409: return /closed/i.test(e.message)
+    case 409: return e.code === 'vote_closed'
       ? { state: 'closed', text: '本次测评已结束，不再接受提交' }
       : { state: 'used', text: '该测评码已使用，每个测评码只能提交一次' };
     case 429: return { state: 'error', text: retryText(e) };

@@ -47,6 +47,9 @@ pub enum TeamError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with its own code, for a page to tell apart (`ballot_used`, `vote_closed`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("the printout could not be made: {0}")]
     Print(#[from] PosterError),
     #[error(transparent)]
@@ -315,7 +318,7 @@ async fn write_record(
 
 // ---- teams and memberships ----
 
-/// A cell's team on a day, with the team rules it breaks (today's team only).
+/// A cell's team on a day, with the team rules that team breaks.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeamView {
     pub cell: String,
@@ -337,7 +340,10 @@ pub async fn team(
     let c = cell_of(atlas, "cell", cell)?;
     require(viewer, cell, TeamAccess::Read)?;
     let at = at.unwrap_or(today);
-    let members = store::members_on(client, cell, at).await?;
+    let mut members = store::members_on(client, cell, at).await?;
+    for m in &mut members {
+        m.cell_name = atlas.get(&m.cell).map(|c| c.name.clone());
+    }
     let violations = violations_under(client, atlas, cell, at).await?;
     Ok(TeamView {
         cell: cell.to_string(),
@@ -862,8 +868,14 @@ pub async fn cast(client: &mut Client, code: &str, choice: &str) -> Result<(), T
     match store::cast(client, &code, choice).await? {
         Cast::Counted => Ok(()),
         Cast::Unknown => Err(TeamError::NotFound("no such ballot code".into())),
-        Cast::Used => Err(TeamError::Conflict("this ballot code has been used".into())),
-        Cast::Closed => Err(TeamError::Conflict("this vote is closed".into())),
+        Cast::Used => Err(TeamError::Refused {
+            code: "ballot_used",
+            message: "this ballot code has been used".into(),
+        }),
+        Cast::Closed => Err(TeamError::Refused {
+            code: "vote_closed",
+            message: "this vote is closed".into(),
+        }),
     }
 }
 
@@ -1059,6 +1071,8 @@ pub struct ScoresView {
     pub to: NaiveDate,
     pub scheme: String,
     pub yuan_per_point: f64,
+    /// The scheme's items: which are scored from the records and which by hand (`manual`).
+    pub items: Vec<assessment::Item>,
     pub people: Vec<PersonScore>,
 }
 
@@ -1175,6 +1189,7 @@ pub async fn scores(
         to: half.to,
         scheme: scheme.name.clone(),
         yuan_per_point: scheme.yuan_per_point,
+        items: scheme.items.clone(),
         people,
     })
 }
@@ -1491,7 +1506,7 @@ pub async fn cards_pdf(
     today: NaiveDate,
 ) -> Result<Vec<u8>, TeamError> {
     cell_of(atlas, "cell", cell)?;
-    require(viewer, cell, TeamAccess::Manage)?;
+    require(viewer, cell, TeamAccess::Read)?;
     let members: Vec<MemberRow> = store::members_on(client, cell, today)
         .await?
         .into_iter()
@@ -1500,6 +1515,16 @@ pub async fn cards_pdf(
     if members.is_empty() {
         return Err(TeamError::NotFound(format!(
             "no current team member under {cell}"
+        )));
+    }
+    // A village leader prints its grids' cards (not its village-level colleagues').
+    let members: Vec<MemberRow> = members
+        .into_iter()
+        .filter(|m| team_access(viewer.role, &viewer.cells, &m.cell) == TeamAccess::Manage)
+        .collect();
+    if members.is_empty() {
+        return Err(TeamError::Forbidden(format!(
+            "only an admin or a leader above their grids prints the cards under {cell}"
         )));
     }
     let issuer = atlas

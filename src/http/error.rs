@@ -280,6 +280,11 @@ impl From<crate::app::teams::TeamError> for ApiError {
                 message: m,
                 details: serde_json::Value::Null,
             },
+            E::Refused { code, message } => ApiError::Conflict {
+                code,
+                message,
+                details: serde_json::Value::Null,
+            },
             E::Print(e) => ApiError::Internal(e.to_string()),
             E::Field(e) => e.into(),
             E::Incident(e) => e.into(),

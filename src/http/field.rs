@@ -23,6 +23,7 @@ use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access};
 use crate::domain::calendar::china;
+use crate::domain::duty::local_day;
 use crate::domain::incident::{self, State as IncidentState};
 use crate::domain::role::Role;
 use crate::geometry::crs::Crs;
@@ -40,7 +41,7 @@ pub fn incident_json(
     row: &IncidentRow,
     atlas: &Atlas,
     state: &AppState,
-    teams: &BTreeMap<String, Vec<Value>>,
+    teams: &Teams,
     now: DateTime<Utc>,
 ) -> Value {
     let cell = row.cell.as_deref().and_then(|c| atlas.get(c));
@@ -75,7 +76,12 @@ pub fn incident_json(
         "supervision": row.supervision,
         "rating": row.rating,
         "closed_at": row.closed_at.map(|t| t.to_rfc3339()),
-        "team": row.cell.as_ref().and_then(|c| teams.get(c)).cloned().unwrap_or_default(),
+        "team": row
+            .cell
+            .as_ref()
+            .and_then(|c| teams.get(&(c.clone(), local_day(row.created_at))))
+            .cloned()
+            .unwrap_or_default(),
     })
 }
 
@@ -134,18 +140,25 @@ pub fn view_live_event(
     Some(payload)
 }
 
-/// Teams of the given rows' cells, as `[{"role", "name"}]` per cell.
+/// The team of a grid on a day, as `[{"role", "name"}]`, by (cell, day).
+pub type Teams = BTreeMap<(String, NaiveDate), Vec<Value>>;
+
+/// The teams that served the given rows' grids on the days they were reported: a past incident
+/// names the team of its time, not today's.
 pub async fn teams_of(
     client: &tokio_postgres::Client,
     rows: &[&IncidentRow],
-) -> Result<BTreeMap<String, Vec<Value>>, ApiError> {
-    let mut cells: Vec<String> = rows.iter().filter_map(|r| r.cell.clone()).collect();
-    cells.sort();
-    cells.dedup();
-    let mut teams: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (cell, role, name) in store::teams(client, &cells).await? {
+) -> Result<Teams, ApiError> {
+    let mut on: Vec<(String, NaiveDate)> = rows
+        .iter()
+        .filter_map(|r| r.cell.clone().map(|c| (c, local_day(r.created_at))))
+        .collect();
+    on.sort();
+    on.dedup();
+    let mut teams = Teams::new();
+    for (cell, day, role, name) in store::teams(client, &on).await? {
         teams
-            .entry(cell)
+            .entry((cell, day))
             .or_default()
             .push(json!({"role": role, "name": name}));
     }
@@ -312,7 +325,7 @@ pub async fn report_incident(
         .and_then(|l| l.chain.last().map(|c| c.code.clone()));
     let teams = match &cell {
         Some(c) => teams_of(&client, &[&IncidentRow::placeholder(c)]).await?,
-        None => BTreeMap::new(),
+        None => Teams::new(),
     };
     let now = Utc::now();
     let reported = use_case::report(

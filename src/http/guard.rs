@@ -50,6 +50,10 @@ fn holds_token(path: &str) -> bool {
         "/web/wall",
         "/web/field",
         "/web/team",
+        "/admin/staff",
+        "/web/staff",
+        "/vote",
+        "/web/vote",
     ]
     .iter()
     .any(|p| {

@@ -98,6 +98,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 fn pages(web: &std::path::Path) -> Router<AppState> {
     Router::new()
         .route_service("/", ServeFile::new(web.join("index.html")))
+        // A grid's stable public address: the public page, opened on that grid's card.
+        .route_service("/g/{code}", ServeFile::new(web.join("index.html")))
         .route_service("/plan", ServeFile::new(web.join("plan.html")))
         .route_service("/wall", ServeFile::new(web.join("wall.html")))
         .route_service("/api/docs", ServeFile::new(web.join("docs.html")))

@@ -2,7 +2,7 @@
 //! live event log. Every change of an incident is one transaction: the row, an event row (who,
 //! when, note), a live event and a NOTIFY — so the wall never misses one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use tokio_postgres::{Client, Transaction};
 
@@ -389,21 +389,29 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
     rows.iter().map(row_of).collect()
 }
 
-/// Names and roles of a cell's team (what the wall may show).
+/// Names and roles of the team each (cell, day) had — the team that served the incident's grid on
+/// the day it was reported (what the wall and the incident pages show).
 pub async fn teams(
     client: &Client,
-    cells: &[String],
-) -> StoreResult<Vec<(String, String, String)>> {
+    on: &[(String, NaiveDate)],
+) -> StoreResult<Vec<(String, NaiveDate, String, String)>> {
+    let (cells, days): (Vec<&str>, Vec<NaiveDate>) =
+        on.iter().map(|(c, d)| (c.as_str(), *d)).unzip();
     let rows = client
         .query(
-            "SELECT cs.cell_code, cs.role, s.name FROM cell_staff cs JOIN staff s ON s.id = cs.staff_id
-             WHERE cs.cell_code = ANY($1) ORDER BY cs.cell_code, cs.role, s.name",
-            &[&cells],
+            "SELECT q.cell, q.day, cs.role, s.name
+             FROM unnest($1::text[], $2::date[]) AS q(cell, day)
+             JOIN cell_staff cs ON cs.cell_code = q.cell AND cs.since <= q.day
+                               AND (cs.until IS NULL OR cs.until > q.day)
+             JOIN staff s ON s.id = cs.staff_id
+             LEFT JOIN staff_roles r ON r.name = cs.role
+             ORDER BY q.cell, q.day, coalesce(r.sort, 1000), s.name",
+            &[&cells, &days],
         )
         .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect())
 }
 

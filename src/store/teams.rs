@@ -86,6 +86,9 @@ pub struct MemberRow {
     pub phone: Option<String>,
     pub role: String,
     pub cell: String,
+    /// The cell's name, filled from the atlas by the use case that shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell_name: Option<String>,
     pub since: NaiveDate,
     pub until: Option<NaiveDate>,
     /// The app account linked to the person.
@@ -117,6 +120,7 @@ fn member_of(r: &tokio_postgres::Row) -> MemberRow {
         phone: r.get(3),
         role: r.get(4),
         cell: r.get(5),
+        cell_name: None,
         since: r.get(6),
         until: r.get(7),
         account: r.get(8),

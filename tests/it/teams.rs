@@ -278,6 +278,65 @@ async fn the_team_of_a_past_day_is_the_team_that_served_it() {
         assert_eq!(status, StatusCode::OK, "{team}");
         assert_eq!(serving(&team), expected, "{cell} on {day}");
     }
+    // A past incident names the team of its day: reported in March, when the person served G1.
+    let client = db.client().await;
+    let past: i64 = client
+        .query_one(
+            "INSERT INTO incidents (category, description, cell_code, source, state, created_at, clock_start)
+             VALUES ('0201', '历史事件', $1, '群众', '结案', '2026-03-02 10:00+08', '2026-03-02 10:00+08')
+             RETURNING id",
+            &[&G1],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let names = |i: &Value| -> Vec<String> {
+        i["team"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, incident) = json(
+        &app,
+        "GET",
+        &format!("/api/v1/incidents/{past}"),
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{incident}");
+    assert!(
+        names(&incident["incident"]).contains(&"历史测试".to_string()),
+        "{incident}"
+    );
+    let (x, y): (f64, f64) = {
+        let r = client
+            .query_one(
+                "SELECT ST_X(geom), ST_Y(geom) FROM buildings WHERE cell_code = $1 ORDER BY id LIMIT 1",
+                &[&G1],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let (status, today) = json(
+        &app,
+        "POST",
+        "/api/v1/incidents",
+        Some(&admin),
+        json!({"category": "0201", "description": "今天的事件", "lon": x, "lat": y, "crs": "cgcs2000"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{today}");
+    let today = &today["incident"];
+    assert_eq!(today["cell"]["code"], G1);
+    assert!(!names(today).is_empty(), "today's team of G1: {today}");
+    assert!(
+        !names(today).contains(&"历史测试".to_string()),
+        "moved away in June: {today}"
+    );
     let (_, detail) = json(
         &app,
         "GET",

@@ -99,7 +99,7 @@ try {
   page.on('request', (r) => requests.push(r.url()));
   const csp = await watchCsp(page);
 
-  assertSecurityHeaders(await page.goto(origin + '/admin/staff'));
+  assertSecurityHeaders(await page.goto(origin + '/admin/staff'), { frameAncestorsNone: true });
   await page.waitForFunction(() => window.staff && window.staff.ready, null, { timeout: 15000 });
   await page.waitForSelector('#token', { state: 'visible' });
   await page.fill('#token', admin);
@@ -267,7 +267,7 @@ try {
   const vcsp = await watchCsp(vp);
   const voteReady = () => vp.waitForFunction(() => window.vote && window.vote.ready && !['loading', 'sending'].includes(window.vote.state()), null, { timeout: 15000 });
 
-  assertSecurityHeaders(await vp.goto(`${origin}/vote#code=${code}`));
+  assertSecurityHeaders(await vp.goto(`${origin}/vote#code=${code}`), { frameAncestorsNone: true });
   await voteReady();
   assert.equal(await vp.evaluate(() => window.vote.state()), 'ballot', 'the code opens the ballot');
   const href = await vp.evaluate(() => location.href);
