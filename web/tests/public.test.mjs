@@ -112,7 +112,12 @@ try {
   const households = csv(join(root, 'data', 'demo', 'households.csv')).slice(0, 500);
   for (const h of households) assert.ok(!everything.includes(h.phone), `household phone ${h.id} was sent`);
 
-  // 5. Nothing broke the Content-Security-Policy.
+  // 5. A grid's stable address /g/{code} (the QR code on its 网格员证) opens its card.
+  await page.goto(origin + '/g/520328004016002');
+  await page.waitForSelector('#card:not([hidden]) h2', { timeout: 30000 });
+  assert.equal(await page.textContent('#card h2'), '义泉社区第2网格');
+
+  // 6. Nothing broke the Content-Security-Policy.
   await csp.assertNone();
 
   if (shot) writeFileSync(shot, await page.screenshot());
