@@ -158,7 +158,18 @@ impl Modify for BearerAuth {
         super::admin::revoke_token,
         super::live::live,
     ),
-    components(schemas(ErrorBody, ErrorDetail, GeoReportError, Open311RequestForm)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        GeoReportError,
+        Open311RequestForm,
+        super::field::StatsFormat,
+        super::field::StatsLevel,
+        super::open311::RequestStatus,
+        super::poster::PaperSize,
+        super::planning::Codes,
+        super::teams::ScoreFormat
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "public", description = "No token: the atlas, locate, cards, posters, the calendar"),

@@ -69,7 +69,7 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Result<Response, ApiError> {
 /// least 姓名, 角色, 网格编码 (电话, 公开同意 是/否, 编号, 起始日期, 办公电话, 职责, 账号 optional).
 /// Every good row is written; the report names each bad row by line. Admin, or a leader for the
 /// cells under it.
-#[utoipa::path(post, path = "/api/v1/import/staff", tag = "teams", request_body(content = String, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description = "an .xlsx workbook or a CSV"), responses((status = 200, description = "The per-row report", body = use_case::StaffImport), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/import/staff", tag = "teams", request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "an .xlsx workbook or a CSV (UTF-8 or GB18030), as it is"), responses((status = 200, description = "The per-row report", body = use_case::StaffImport), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn import_staff(
     State(state): State<AppState>,
     user: AuthUser,
