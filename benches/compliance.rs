@@ -348,6 +348,51 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         cells: vec![],
     };
     let now = chrono::Utc::now();
+    {
+        // Where the scores' time goes: the half-year's compliance, the incidents' KPIs, the members.
+        let half =
+            gridmap::domain::team::half_year("2026H2", gridmap::domain::duty::local_day(now))
+                .ok_or("period")?;
+        let t = Instant::now();
+        let (_, rows, _) = gridmap::app::fieldwork::compliance(
+            &client,
+            &atlas,
+            &calendar,
+            &admin,
+            Some("520328"),
+            half,
+        )
+        .await?;
+        let t1 = t.elapsed();
+        let (a, _) = gridmap::app::fieldwork::day_bounds(half.from);
+        let (_, b) = gridmap::app::fieldwork::day_bounds(half.to);
+        let stats = gridmap::app::incidents::stats(
+            &client,
+            &calendar,
+            &gridmap::app::incidents::StatsQuery {
+                from: a,
+                to: b,
+                today: a,
+                unit_prefix: 15,
+                code: Some("520328".into()),
+            },
+            now,
+        )
+        .await?;
+        let t2 = t.elapsed();
+        let members =
+            gridmap::store::teams::scored_members(&client, "520328", half.from, half.to).await?;
+        let t3 = t.elapsed();
+        println!(
+            "  parts: compliance of the half-year {} workers in {:.0} ms, KPIs of {} incidents in {:.0} ms, {} assessed memberships in {:.0} ms",
+            rows.len(),
+            t1.as_secs_f64() * 1e3,
+            stats.total.reported,
+            (t2 - t1).as_secs_f64() * 1e3,
+            members.len(),
+            (t3 - t2).as_secs_f64() * 1e3
+        );
+    }
     for run in 0..3 {
         let t = Instant::now();
         let view = gridmap::app::teams::scores(

@@ -736,6 +736,109 @@ pub async fn add_electors(
     Ok(store::add_electors(client, cell, list, &viewer.name).await?)
 }
 
+/// One row of an electorate import.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ElectorRowReport {
+    pub line: u64,
+    /// `added`, `unchanged` (already entered) or `rejected`.
+    pub status: &'static str,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ElectorImport {
+    pub format: String,
+    pub rows: usize,
+    pub added: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    pub report: Vec<ElectorRowReport>,
+}
+
+/// Imports an electorate file (姓名, 类别, 网格编码; xlsx or CSV): every good row of a grid the
+/// caller manages is entered, each bad row reported by line.
+pub async fn import_electors(
+    client: &Client,
+    atlas: &Atlas,
+    viewer: &User,
+    bytes: &[u8],
+) -> Result<ElectorImport, TeamError> {
+    let (rows, format) = file::parse_electors(bytes)?;
+    let mut report = Vec::with_capacity(rows.len());
+    let mut by_cell: BTreeMap<String, Vec<(u64, String, String)>> = BTreeMap::new();
+    for row in rows {
+        match row {
+            Err(r) => report.push(ElectorRowReport {
+                line: r.line,
+                status: "rejected",
+                reason: Some(r.reason),
+            }),
+            Ok(r) => {
+                let refusal = match atlas.get(&r.cell) {
+                    None => Some(format!("网格编码 {} is not a current cell", r.cell)),
+                    Some(c) if c.level < 3 => {
+                        Some(format!("网格编码 {} is a {}, not a grid", r.cell, c.kind))
+                    }
+                    Some(_)
+                        if team_access(viewer.role, &viewer.cells, &r.cell)
+                            < TeamAccess::Manage =>
+                    {
+                        Some(format!(
+                            "网格编码 {}: only an admin or the leader of a cell above it enters its electorate",
+                            r.cell
+                        ))
+                    }
+                    Some(_) => None,
+                };
+                match refusal {
+                    Some(reason) => report.push(ElectorRowReport {
+                        line: r.line,
+                        status: "rejected",
+                        reason: Some(reason),
+                    }),
+                    None => by_cell
+                        .entry(r.cell)
+                        .or_default()
+                        .push((r.line, r.name, r.kind)),
+                }
+            }
+        }
+    }
+    for (cell, list) in by_cell {
+        let known: std::collections::HashSet<(String, String)> = store::electors(client, &cell)
+            .await?
+            .into_iter()
+            .filter(|e| e.cell == cell)
+            .map(|e| (e.name, e.kind))
+            .collect();
+        let pairs: Vec<(String, String)> = list
+            .iter()
+            .map(|(_, n, k)| (n.clone(), k.clone()))
+            .collect();
+        store::add_electors(client, &cell, &pairs, &viewer.name).await?;
+        let mut seen = std::collections::HashSet::new();
+        for (line, name, kind) in list {
+            let key = (name, kind);
+            let fresh = !known.contains(&key) && seen.insert(key);
+            report.push(ElectorRowReport {
+                line,
+                status: if fresh { "added" } else { "unchanged" },
+                reason: None,
+            });
+        }
+    }
+    report.sort_by_key(|r| r.line);
+    let count = |s: &str| report.iter().filter(|r| r.status == s).count();
+    Ok(ElectorImport {
+        format,
+        rows: report.len(),
+        added: count("added"),
+        unchanged: count("unchanged"),
+        rejected: count("rejected"),
+        report,
+    })
+}
+
 pub async fn electors(
     client: &Client,
     viewer: &User,
@@ -1139,13 +1242,20 @@ pub async fn scores(
     )
     .await?;
     let manual = store::manual_entries(client, period).await?;
+    let groups: BTreeMap<&str, &crate::domain::kpi::Kpis> =
+        stats.groups.iter().map(|g| (g.code.as_str(), g)).collect();
     let people = members
         .into_iter()
         .map(|m| {
             let w = m.account.as_deref().and_then(|a| by_account.get(a));
             let mut on_time = (0, 0);
             let mut satisfaction = (0, 0);
-            for g in stats.groups.iter().filter(|g| g.code.starts_with(&m.cell)) {
+            // The grids under the person's cell, found in the sorted groups by their prefix.
+            for g in groups
+                .range(m.cell.as_str()..)
+                .take_while(|(code, _)| code.starts_with(m.cell.as_str()))
+                .map(|(_, g)| g)
+            {
                 on_time.0 += g.closed_on_time;
                 on_time.1 += g.due;
                 satisfaction.0 += g.satisfied;

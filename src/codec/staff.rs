@@ -46,7 +46,7 @@ pub enum StaffFileError {
 }
 
 /// Column names accepted for each field.
-const COLUMNS: [(&str, &[&str]); 10] = [
+const COLUMNS: Columns = &[
     ("id", &["id", "编号", "ext_id", "人员编号", "工号"]),
     ("name", &["name", "姓名"]),
     ("role", &["role", "角色", "职务", "岗位"]),
@@ -72,9 +72,21 @@ const COLUMNS: [(&str, &[&str]); 10] = [
 ];
 const REQUIRED: [&str; 3] = ["name", "role", "cell"];
 
-fn column_of(header: &str) -> Option<&'static str> {
+/// Column names of an electorate file (the year-end vote's 党员 and 村民代表 per grid).
+const ELECTOR_COLUMNS: Columns = &[
+    ("name", &["name", "姓名"]),
+    ("kind", &["kind", "类别", "身份", "人员类别"]),
+    (
+        "cell",
+        &["cell", "cell_code", "网格编码", "网格代码", "所属网格编码"],
+    ),
+];
+
+type Columns = &'static [(&'static str, &'static [&'static str])];
+
+fn column_of(columns: Columns, header: &str) -> Option<&'static str> {
     let h = header.trim().trim_start_matches('\u{FEFF}').to_lowercase();
-    COLUMNS
+    columns
         .iter()
         .find(|(_, names)| names.iter().any(|n| n.to_lowercase() == h))
         .map(|(field, _)| *field)
@@ -85,8 +97,14 @@ pub fn is_xlsx(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
-/// Reads a staff file into records and rejections; the second value names the format read.
-pub fn parse(bytes: &[u8]) -> Result<(Vec<Result<StaffRecord, Rejected>>, String), StaffFileError> {
+/// The rows of a spreadsheet or CSV under its header, each as a lookup by field; a row holding a
+/// NUL is rejected here, naming its column.
+fn read_table<T>(
+    bytes: &[u8],
+    columns: Columns,
+    required: &[&'static str],
+    record: impl for<'r> Fn(u64, &(dyn Fn(&str) -> Option<&'r str> + 'r)) -> Result<T, Rejected>,
+) -> Result<(Vec<Result<T, Rejected>>, String), StaffFileError> {
     let (rows, format) = if is_xlsx(bytes) {
         (xlsx_rows(bytes)?, "xlsx".to_string())
     } else {
@@ -99,15 +117,15 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Result<StaffRecord, Rejected>>, String
     };
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
-        if let Some(field) = column_of(h) {
+        if let Some(field) = column_of(columns, h) {
             index.entry(field).or_insert(i);
         }
     }
-    for field in REQUIRED {
+    for field in required {
         if !index.contains_key(field) {
-            let names = COLUMNS
+            let names = columns
                 .iter()
-                .find(|(f, _)| *f == field)
+                .find(|(f, _)| f == field)
                 .map(|(_, n)| n.join(", "))
                 .unwrap_or_default();
             return Err(StaffFileError::MissingColumn(field, names));
@@ -132,15 +150,68 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<Result<StaffRecord, Rejected>>, String
                     .map(|v| v.trim())
                     .filter(|v| !v.is_empty())
             };
-            record_of(line, &get)
+            record(line, &get)
         })
         .collect();
     Ok((out, format))
 }
 
+/// Reads a staff file into records and rejections; the second value names the format read.
+pub fn parse(bytes: &[u8]) -> Result<(Vec<Result<StaffRecord, Rejected>>, String), StaffFileError> {
+    read_table(bytes, COLUMNS, &REQUIRED, |line, get| record_of(line, get))
+}
+
+/// One elector of the year-end vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElectorRecord {
+    pub line: u64,
+    pub name: String,
+    /// 党员 | 村民代表 | 居民代表
+    pub kind: String,
+    pub cell: String,
+}
+
+/// Reads an electorate file (姓名, 类别, 网格编码), xlsx or CSV.
+pub fn parse_electors(
+    bytes: &[u8],
+) -> Result<(Vec<Result<ElectorRecord, Rejected>>, String), StaffFileError> {
+    read_table(
+        bytes,
+        ELECTOR_COLUMNS,
+        &["name", "kind", "cell"],
+        |line, get| {
+            let reject = |reason: String| Rejected { line, reason };
+            let name = get("name").ok_or_else(|| reject("姓名 is empty".into()))?;
+            if name.chars().count() > 40 {
+                return Err(reject(format!(
+                    "姓名 {name:?} is longer than 40 characters"
+                )));
+            }
+            let kind = get("kind").ok_or_else(|| reject("类别 is empty".into()))?;
+            if !["党员", "村民代表", "居民代表"].contains(&kind) {
+                return Err(reject(format!(
+                    "类别 {kind:?}: use 党员, 村民代表 or 居民代表"
+                )));
+            }
+            let cell = get("cell").ok_or_else(|| reject("网格编码 is empty".into()))?;
+            if !cell.bytes().all(|b| b.is_ascii_digit()) || !(6..=19).contains(&cell.len()) {
+                return Err(reject(format!(
+                    "网格编码 {cell:?} is not a code of 6 to 19 digits"
+                )));
+            }
+            Ok(ElectorRecord {
+                line,
+                name: name.to_string(),
+                kind: kind.to_string(),
+                cell: cell.to_string(),
+            })
+        },
+    )
+}
+
 fn record_of<'a>(
     line: u64,
-    get: &dyn Fn(&str) -> Option<&'a str>,
+    get: &(dyn Fn(&str) -> Option<&'a str> + 'a),
 ) -> Result<StaffRecord, Rejected> {
     let reject = |reason: String| Rejected { line, reason };
     let name = get("name").ok_or_else(|| reject("姓名 is empty".into()))?;
@@ -340,6 +411,15 @@ mod tests {
         let (rows, format) = parse(&bytes).unwrap();
         assert_eq!(format, "CSV GB18030");
         assert_eq!(rows[0].as_ref().unwrap().name, "张三");
+    }
+
+    #[test]
+    fn an_electorate_file_names_its_bad_rows() {
+        let text = "姓名,类别,网格编码\n王一,党员,520328004016001\n王二,群众,520328004016001\n,党员,520328004016001\n";
+        let (rows, _) = parse_electors(text.as_bytes()).unwrap();
+        assert_eq!(rows[0].as_ref().unwrap().kind, "党员");
+        assert!(rows[1].as_ref().unwrap_err().reason.contains("类别"));
+        assert_eq!(rows[2].as_ref().unwrap_err().line, 4);
     }
 
     #[test]

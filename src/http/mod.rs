@@ -163,6 +163,10 @@ fn team_routes() -> Router<AppState> {
             "/api/v1/import/staff",
             post(teams::import_staff).layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
+        .route(
+            "/api/v1/import/electors",
+            post(teams::import_electors).layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
         .route("/api/v1/staff", get(teams::team).post(teams::add_staff))
         .route("/api/v1/staff/cards.pdf", get(teams::cards))
         .route("/api/v1/staff/{id}", get(teams::staff))

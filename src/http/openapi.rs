@@ -125,6 +125,7 @@ impl Modify for BearerAuth {
         super::fieldwork::compliance,
         super::fieldwork::photo,
         super::teams::import_staff,
+        super::teams::import_electors,
         super::teams::team,
         super::teams::add_staff,
         super::teams::staff,

@@ -83,6 +83,22 @@ pub async fn import_staff(
     ))
 }
 
+/// `POST /api/v1/import/electors` with an .xlsx workbook or a CSV: columns 姓名, 类别 (党员 |
+/// 村民代表 | 居民代表), 网格编码. Every good row is entered; the report names each bad row by line.
+#[utoipa::path(post, path = "/api/v1/import/electors", tag = "teams", request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "an .xlsx workbook or a CSV (UTF-8 or GB18030), as it is"), responses((status = 200, description = "The per-row report", body = use_case::ElectorImport), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn import_electors(
+    State(state): State<AppState>,
+    user: AuthUser,
+    client: Db,
+    body: Bytes,
+) -> Result<Json<use_case::ElectorImport>, ApiError> {
+    let user = user.require(&[Role::Worker])?;
+    let atlas = state.atlas.load_full();
+    Ok(Json(
+        use_case::import_electors(&client, &atlas, user, &body).await?,
+    ))
+}
+
 /// `GET /api/v1/staff` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

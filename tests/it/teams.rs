@@ -795,6 +795,37 @@ async fn the_published_results_show_counts_and_consented_names_and_no_voter_data
     .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!(added["added"], 6);
+    // The electorate from a file: a known name is unchanged, bad rows are named by line.
+    let file = format!(
+        "姓名,类别,网格编码\n选民测试0,党员,{G1}\n选民测试6,村民代表,{G1}\n选民测试7,群众,{G1}\n选民测试8,党员,{ELSEWHERE}\n"
+    );
+    let (status, _, out) = call(
+        &app,
+        "POST",
+        "/api/v1/import/electors",
+        Some(&leader),
+        Some("text/csv"),
+        file.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    let statuses: Vec<(u64, &str)> = report["report"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (2, "unchanged"),
+            (3, "added"),
+            (4, "rejected"),
+            (5, "rejected")
+        ],
+        "{report}"
+    );
     // Without ballots_per_cell, one code per elector.
     let (status, vote) = json(
         &app,
@@ -811,7 +842,7 @@ async fn the_published_results_show_counts_and_consented_names_and_no_voter_data
         .iter()
         .map(|b| b["code"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(codes.len(), 6);
+    assert_eq!(codes.len(), 7);
     for (code, choice) in codes
         .iter()
         .zip(["满意", "满意", "满意", "基本满意", "不满意"])
@@ -868,7 +899,7 @@ async fn the_published_results_show_counts_and_consented_names_and_no_voter_data
     let fonts = tool("pdffonts", &[], &pdf, "pdf");
     assert!(fonts.contains("NotoSansCJK"), "{fonts}");
     // No voter's name anywhere public.
-    for i in 0..6 {
+    for i in 0..9 {
         let name = format!("选民测试{i}");
         assert!(!text.contains(&name) && !card.to_string().contains(&name));
     }
