@@ -50,7 +50,9 @@ pub async fn seed_week_of_incidents(
 /// A week of synthetic field work for a freshly loaded demo (labelled 演示): eight workers of
 /// the busiest grids, their patrols walked between their buildings (measured like real ones),
 /// visits to households with duties, and daily logs on working days — some workers behind, so
-/// `/field/team` and the compliance report show something to act on. Returns the patrols made.
+/// `/field/team` and the compliance report show something to act on. Each worker's account is its
+/// grid's 专职网格员 (so the 千分制 reads its records) and each grid gets an electorate of 30 for
+/// the year-end vote. Returns the patrols made.
 pub async fn seed_week_of_field_work(
     client: &mut Client,
     calendar: &Calendar,
@@ -98,6 +100,14 @@ pub async fn seed_week_of_field_work(
             .ok_or_else(|| crate::app::fieldwork::FieldError::NotFound(name.clone()))?;
         // The account is the grid's 专职网格员's, so the 千分制 scores read its records.
         crate::store::teams::link_first(&*client, grid, "专职网格员", worker.id).await?;
+        // Its electorate for the year-end vote: 12 party members and 18 representatives (演示).
+        let electors: Vec<(String, String)> = (1..=30)
+            .map(|j| {
+                let kind = if j <= 12 { "党员" } else { "村民代表" };
+                (format!("演示{kind}{}-{j:02}", k + 1), kind.to_string())
+            })
+            .collect();
+        crate::store::teams::add_electors(&*client, grid, &electors, "demo").await?;
         let buildings = field::buildings_in(client, std::slice::from_ref(grid)).await?;
         let households = field::duty_households_with(
             client,

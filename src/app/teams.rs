@@ -1100,6 +1100,16 @@ async fn tally_of(client: &Client, atlas: &Atlas, id: i64) -> Result<TallyView, 
     })
 }
 
+/// Every vote with its size (admin).
+pub async fn votes(client: &Client, viewer: &User) -> Result<Vec<store::VoteSummary>, TeamError> {
+    if viewer.role != Role::Admin {
+        return Err(TeamError::Forbidden(
+            "an administrator lists the votes".into(),
+        ));
+    }
+    Ok(store::votes(client).await?)
+}
+
 pub async fn close_vote(client: &Client, viewer: &User, id: i64) -> Result<(), TeamError> {
     if viewer.role != Role::Admin {
         return Err(TeamError::Forbidden(

@@ -186,7 +186,7 @@ fn team_routes() -> Router<AppState> {
             "/api/v1/electors",
             get(teams::electors).post(teams::add_electors),
         )
-        .route("/api/v1/votes", post(teams::open_vote))
+        .route("/api/v1/votes", get(teams::votes).post(teams::open_vote))
         .route("/api/v1/votes/{id}/tally", get(teams::tally))
         .route("/api/v1/votes/{id}/close", post(teams::close_vote))
         .route("/api/v1/votes/{id}/slips.pdf", get(teams::slips))

@@ -139,6 +139,7 @@ impl Modify for BearerAuth {
         super::teams::electors,
         super::teams::add_electors,
         super::teams::open_vote,
+        super::teams::votes,
         super::teams::tally,
         super::teams::close_vote,
         super::teams::slips,

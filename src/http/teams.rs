@@ -524,6 +524,16 @@ pub async fn open_vote(
     Ok((StatusCode::CREATED, Json(opened)))
 }
 
+/// `GET /api/v1/votes` (admin): every vote, newest first, with its grids, codes issued and used.
+#[utoipa::path(get, path = "/api/v1/votes", tag = "teams", responses((status = 200, description = "The votes", body = [crate::store::teams::VoteSummary]), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn votes(
+    user: AuthUser,
+    client: Db,
+) -> Result<Json<Vec<crate::store::teams::VoteSummary>>, ApiError> {
+    let user = user.require(ADMIN)?;
+    Ok(Json(use_case::votes(&client, user).await?))
+}
+
 /// `GET /api/v1/votes/{id}/tally` (admin): per leader the counts, the ballots cast and
 /// `flagged` (不满意 over a third of the ballots cast).
 #[utoipa::path(get, path = "/api/v1/votes/{id}/tally", tag = "teams", params(("id" = String, Path, description = "vote id")), responses((status = 200, description = "The tally", body = use_case::TallyView), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]

@@ -818,6 +818,44 @@ pub async fn vote(client: &impl GenericClient, id: i64) -> StoreResult<Option<Vo
         }))
 }
 
+/// A vote in the list: its head and its size.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VoteSummary {
+    #[serde(flatten)]
+    pub vote: VoteRow,
+    pub cells: i64,
+    pub issued: i64,
+    pub used: i64,
+}
+
+/// Every vote, newest first.
+pub async fn votes(client: &impl GenericClient) -> StoreResult<Vec<VoteSummary>> {
+    Ok(client
+        .query(
+            "SELECT v.id, v.period, v.opened_by, v.opened_at, v.closed_at,
+                    (SELECT count(*) FROM vote_cells c WHERE c.vote_id = v.id),
+                    (SELECT count(*) FROM ballot_codes b WHERE b.vote_id = v.id),
+                    (SELECT count(*) FROM ballot_codes b WHERE b.vote_id = v.id AND b.used)
+             FROM votes v ORDER BY v.id DESC",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| VoteSummary {
+            vote: VoteRow {
+                id: r.get(0),
+                period: r.get(1),
+                opened_by: r.get(2),
+                opened_at: r.get(3),
+                closed_at: r.get(4),
+            },
+            cells: r.get(5),
+            issued: r.get(6),
+            used: r.get(7),
+        })
+        .collect())
+}
+
 pub async fn tally(client: &impl GenericClient, id: i64) -> StoreResult<Vec<TallyRow>> {
     Ok(client
         .query(

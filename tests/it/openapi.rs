@@ -84,6 +84,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/electors"),
     ("post", "/api/v1/electors"),
     ("post", "/api/v1/votes"),
+    ("get", "/api/v1/votes"),
     ("get", "/api/v1/votes/{id}/tally"),
     ("post", "/api/v1/votes/{id}/close"),
     ("get", "/api/v1/votes/{id}/slips.pdf"),

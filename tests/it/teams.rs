@@ -1362,6 +1362,12 @@ async fn the_team_endpoints_answer_each_role_by_the_team_rule() {
         ),
         (
             "GET",
+            "/api/v1/votes".into(),
+            Value::Null,
+            [ANON, OK, NO, NO, NO, NO, NO],
+        ),
+        (
+            "GET",
             format!("/api/v1/staff/cards.pdf?cell={G1}&staff={own_staff}"),
             Value::Null,
             [ANON, OK, NO, NO, OK, NO, NO],
