@@ -9,13 +9,16 @@
 // highlighted); the 网格员证 (`GET /api/v1/staff/cards.pdf`, fetched with the token and opened from
 // a blob URL, since a plain link could not carry it); and the 千分制 scores of a half-year
 // (`GET /api/v1/scores`, exported as xlsx or CSV the same way) with the manual items a leader
-// enters (`POST /api/v1/scores/entries`). Every refusal is shown next to the form that caused it,
+// enters (`POST /api/v1/scores/entries`, only the scheme's items of source `manual`); and the
+// 满意度测评与公示 section (staff-vote.js). Cells are named by the answers themselves
+// (`members[].cell_name`, the violations, the scores). Every refusal is shown next to the form that caused it,
 // the field the server names (`details.field`) marked. The token is the field app's (same
 // pairing, same localStorage, see field-auth.js) or one pasted in once.
-import { ApiError, client, request } from './lib/api.js';
+import { ApiError, client } from './lib/api.js';
 import { $, el } from './lib/dom.js';
 import { human, localDay } from './lib/time.js';
 import { deviceName, forget, pair, token, useToken } from './field-auth.js';
+import { setupVote } from './staff-vote.js';
 
 const api = client(token);
 const S = {
@@ -26,7 +29,6 @@ const S = {
   scores: null,
   report: null,
   names: new Map(), // cell code → name
-  asked: new Set(), // parents whose children were asked for
   target: null, // the membership a dialog acts on
   opener: null,
   fresh: null, // a membership to highlight after a change
@@ -42,6 +44,7 @@ window.staff = {
   detail: () => S.detail,
   scores: () => S.scores,
   importReport: () => S.report,
+  vote: () => null, // set below, once the section is set up
 };
 
 const SCOPES = [
@@ -54,8 +57,6 @@ const IMPORT_STATUS = { written: '写入', unchanged: '未变', rejected: '拒�
 const IMPORT_CHANGES = { 'new person': '新增人员', membership: '新任职', consent: '公开同意', details: '信息更新', account: '关联账号' };
 /** Fields the server may name that have no input in the form that sent them. */
 const FIELD_NAMES = { under: '单元编码', period: '考核期', staff: '人员', cell: '单元编码', to: '调往网格', id: '编号' };
-/** The lengths of the codes of the levels (county, township, village, grid, sub-grid). */
-const CODE_LENGTHS = [6, 9, 12, 15, 18];
 
 // ---------------------------------------------------------------- small helpers
 let sayTimer = null;
@@ -76,12 +77,6 @@ function currentHalf(d = new Date()) {
 /** A cell code as typed: digits only. */
 const normCell = (s) => String(s || '').replace(/\s+/g, '');
 const isCode = (s) => /^\d{6,19}$/.test(s);
-
-/** The code of the cell above `code`, by the length of the codes of the levels. */
-function parentOf(code) {
-  const shorter = CODE_LENGTHS.filter((n) => n < code.length);
-  return shorter.length ? code.slice(0, shorter[shorter.length - 1]) : null;
-}
 
 function cellLabel(code) {
   const name = S.names.get(code);
@@ -199,28 +194,13 @@ function consentBadges(consent = {}) {
 }
 
 // ---------------------------------------------------------------- names of cells
-/** Learns the names of the children of `parent` (`GET /api/v1/cells?parent=`, public). */
-async function learnChildren(parent) {
-  if (!parent || !isCode(parent) || S.asked.has(parent)) return false;
-  S.asked.add(parent);
-  try {
-    const fc = await request(`/api/v1/cells?parent=${encodeURIComponent(parent)}`);
-    for (const f of (fc && fc.features) || []) {
-      const p = f.properties || {};
-      if (p.code) S.names.set(String(p.code), p.name || '');
-    }
-    return true;
-  } catch {
-    return false; // names are a help, never needed
-  }
-}
-
-async function learnNames(parents) {
-  const list = [...new Set(parents)].filter((p) => p && !S.asked.has(p)).slice(0, 20);
-  if (!list.length) return false;
-  const got = await Promise.all(list.map(learnChildren));
+/** Learns the names the team answer carries: the cell's own, its members' grids, the cells that
+ *  break a rule. */
+function learnTeamNames(t) {
+  if (t.cell && t.name) S.names.set(t.cell, t.name);
+  for (const m of t.members || []) if (m.cell_name) S.names.set(m.cell, m.cell_name);
+  for (const v of t.violations || []) if (v.name) S.names.set(v.cell, v.name);
   fillCells();
-  return got.some(Boolean);
 }
 
 function fillCells() {
@@ -260,11 +240,9 @@ async function loadTeam() {
   const answer = await api.get(`/api/v1/staff?${p}`);
   if (seq !== S.teamSeq) return S.team;
   S.team = answer;
-  if (answer.cell && answer.name) S.names.set(answer.cell, answer.name);
-  for (const v of answer.violations || []) if (v.name) S.names.set(v.cell, v.name);
+  learnTeamNames(answer);
   renderTeam(answer);
-  const parents = [answer.cell, ...(answer.members || []).map((m) => parentOf(m.cell)).filter((c) => c && c.length >= answer.cell.length)];
-  learnNames(parents).then((more) => { if (more && S.team === answer) renderTeam(answer); });
+  vote.teamLoaded(answer);
   return answer;
 }
 
@@ -375,7 +353,6 @@ function openMove(m) {
   $('move-to').value = '';
   $('move-on').value = localDay();
   $('move-on').min = m.since;
-  learnNames([parentOf(m.cell)]);
   $('move-dialog').showModal();
   $('move-to').focus();
 }
@@ -474,7 +451,6 @@ function renderDetail(d) {
     el('td', {}, c.note || '—'),
     el('td', {}, c.recorded_by),
     el('td', {}, human(c.recorded_at)))) : [el('tr', {}, el('td', { colspan: '7', class: 'muted' }, '尚无同意记录：姓名、照片、电话均不公开'))]));
-  learnNames(history.map((m) => parentOf(m.cell))).then((more) => { if (more && S.detail === d) renderDetail(d); });
 }
 
 $('detail-close').addEventListener('click', () => {
@@ -587,26 +563,35 @@ function renderImport(r) {
       : [(row.changes || []).map((c) => IMPORT_CHANGES[c] || c).join('、') || '无变化', row.staff_id ? ` · 人员编号 ${row.staff_id}` : ''].join('')))));
 }
 
-// ---------------------------------------------------------------- the 网格员证
+// ---------------------------------------------------------------- PDFs (网格员证, 测评票)
+/**
+ * Fetches the PDF at `url` with the token (a plain link could not carry it) and opens it from a
+ * blob URL in a new tab, else downloads it as `name`. Errors are shown at `form`.
+ */
+async function openPdf(url, name, button, form, label) {
+  // Opened at the click, or the browser would block the window as a pop-up.
+  const win = window.open('', '_blank');
+  say(`正在生成${label}…`);
+  const blob = await busy(button, form, async () => (await raw(url, { headers: { Accept: 'application/pdf' } })).blob(), `无法生成${label}：`);
+  if (!blob) { if (win) win.close(); say(''); return false; }
+  const blobUrl = URL.createObjectURL(blob);
+  setTimeout(() => URL.revokeObjectURL(blobUrl), 10 * 60 * 1000);
+  if (win && !win.closed) {
+    win.location.href = blobUrl;
+    say(`${label}已在新标签页打开`, 'ok');
+  } else {
+    saveBlob(blob, name);
+    say(`浏览器阻止了新窗口，${label}已下载`, 'ok');
+  }
+  return true;
+}
+
 async function printCards(cell, staff, button) {
   const form = $('filters');
   if (!isCode(cell || '')) { showError(form, localError('cell', '请先输入单元编码')); return; }
-  // Opened at the click, or the browser would block the window as a pop-up.
-  const win = window.open('', '_blank');
   const p = new URLSearchParams({ cell });
   if (staff) p.set('staff', String(staff));
-  say('正在生成网格员证…');
-  const blob = await busy(button, form, async () => (await raw(`/api/v1/staff/cards.pdf?${p}`, { headers: { Accept: 'application/pdf' } })).blob(), '无法生成网格员证：');
-  if (!blob) { if (win) win.close(); say(''); return; }
-  const url = URL.createObjectURL(blob);
-  setTimeout(() => URL.revokeObjectURL(url), 10 * 60 * 1000);
-  if (win && !win.closed) {
-    win.location.href = url;
-    say('网格员证已在新标签页打开', 'ok');
-  } else {
-    saveBlob(blob, `网格员证_${cell}.pdf`);
-    say('浏览器阻止了新窗口，网格员证已下载', 'ok');
-  }
+  await openPdf(`/api/v1/staff/cards.pdf?${p}`, `网格员证_${cell}.pdf`, button, form, '网格员证');
 }
 
 $('print-cards').addEventListener('click', () => {
@@ -634,7 +619,9 @@ async function loadScores() {
 
 function renderScores(v) {
   const people = v.people || [];
-  const items = people.length ? people[0].score.items : [];
+  // The scheme's items (older servers: those of the first person).
+  const items = v.items && v.items.length ? v.items : people.length ? people[0].score.items : [];
+  const itemOf = (p, key) => p.score.items.find((i) => i.key === key) || { key, points: '—', basis: '' };
   $('scores-meta').textContent = `${v.period}（${v.from} 至 ${v.to}）· ${v.scheme} · 每分 ${v.yuan_per_point} 元 · ${people.length} 人`;
   const table = $('scores');
   table.tHead.rows[0].replaceChildren(
@@ -645,7 +632,7 @@ function renderScores(v) {
     el('th', { scope: 'row' }, p.name, p.account ? null : el('span', { class: 'warn', title: '未关联网格通账号：巡查、日志与走访记为 0' }, ' 未关联')),
     el('td', {}, p.role),
     el('td', {}, p.grid || p.cell),
-    ...p.score.items.map((i) => el('td', { class: `points${i.basis === '未评定' ? ' unrated' : ''}`, 'data-item': i.key, title: i.basis },
+    ...items.map((it) => itemOf(p, it.key)).map((i) => el('td', { class: `points${i.basis === '未评定' ? ' unrated' : ''}`, 'data-item': i.key, title: i.basis },
       el('span', { class: 'value' }, String(i.points)), el('span', { class: 'basis' }, i.basis))),
     el('td', { class: 'total' }, `${p.score.total}`, el('span', { class: 'max' }, `/${p.score.max_total}`)),
     el('td', { class: 'yuan' }, String(p.score.yuan)),
@@ -656,15 +643,25 @@ function renderScores(v) {
   $('entry-staff').replaceChildren(...people.filter((p) => !seen.has(p.staff) && seen.add(p.staff))
     .map((p) => el('option', { value: String(p.staff) }, `${p.name} · ${p.role} · ${p.grid || p.cell}`)));
   if (keepStaff && seen.has(Number(keepStaff))) $('entry-staff').value = keepStaff;
+  // Only the items entered by hand; the others are scored from the records.
+  const manual = items.filter((i) => i.source === undefined ? i.key === 'conduct' : i.source === 'manual');
   const keepItem = $('entry-item').value;
-  $('entry-item').replaceChildren(...items.map((i) => el('option', { value: i.key, 'data-max': String(i.max_points) }, `${i.name}（0–${i.max_points}）`)));
-  $('entry-item').value = items.some((i) => i.key === keepItem) ? keepItem : items.some((i) => i.key === 'conduct') ? 'conduct' : (items[0] ? items[0].key : '');
+  $('entry-item').replaceChildren(...(manual.length
+    ? manual.map((i) => el('option', { value: i.key, 'data-max': String(i.max_points), 'data-description': i.description || '' }, `${i.name}（满分 ${i.max_points}）`))
+    : [el('option', { value: '' }, '本方案没有人工评定的项目')]));
+  $('entry-item').value = manual.some((i) => i.key === keepItem) ? keepItem : (manual[0] ? manual[0].key : '');
+  $('entry-submit').disabled = !manual.length;
   syncPointsMax();
 }
 
 function syncPointsMax() {
   const o = $('entry-item').selectedOptions[0];
-  if (o) $('entry-points').max = o.dataset.max;
+  if (o && o.value) {
+    $('entry-points').max = o.dataset.max;
+    $('entry-hint').textContent = `满分 ${o.dataset.max} 分，可填 0–${o.dataset.max}${o.dataset.description ? `。${o.dataset.description}` : ''}`;
+  } else {
+    $('entry-hint').textContent = '';
+  }
 }
 $('entry-item').addEventListener('change', syncPointsMax);
 
@@ -711,6 +708,16 @@ $('entry-form').addEventListener('submit', async (e) => {
   await busy($('scores-load'), $('scores-form'), loadScores);
 });
 
+// ---------------------------------------------------------------- 满意度测评与公示
+const vote = setupVote({
+  api, raw, busy, showError, localError, say, explain, saveBlob, openPdf, cellLabel, normCell, isCode,
+  names: S.names,
+  me: () => S.me,
+  team: () => S.team,
+  teamCell: () => normCell($('cell').value) || (S.team && S.team.cell) || '',
+});
+window.staff.vote = () => vote.state();
+
 // ---------------------------------------------------------------- login
 function showLogin(message = '') {
   $('registry').hidden = true;
@@ -736,7 +743,7 @@ async function enter() {
   $('logout').hidden = false;
   const own = me.cells || [];
   fillCells();
-  learnNames(own.map(parentOf));
+  vote.enter(me);
   if (!normCell($('cell').value) && own.length) $('cell').value = own[0];
   try {
     await loadRoles();

@@ -8,7 +8,15 @@
 //   through the form is in the table and in `GET /api/v1/staff`; moving them through 调动 ends the
 //   old membership (`until` set) and opens one in the other grid of the village; a CSV imported
 //   through the file input is reported row by row (1 written, line 3 rejected for its unknown
-//   role); the half-year scores are shown and a manual item entered through the form counts.
+//   role); the half-year scores are shown (columns from the scheme's items) and a manual item
+//   entered through the form counts (the form offers the manual items only); grids are named from
+//   `members[].cell_name` (no `GET /api/v1/cells?parent=`).
+// - 满意度测评与公示 (same page): an electorate CSV imported for one grid (2 added, line 4 rejected
+//   for its 类别); a vote opened through the form on two grids, 3 ballots each (`GET /api/v1/votes`
+//   has it, issued 6; no code on the page; the CSV downloaded holds the six); two 不满意 cast by
+//   the API, 刷新 shows 不满意 2 and 应予调整; 打印测评票 answers a PDF; 结束测评 (confirmed) closes
+//   it; 公示 published through the form and `/gongshi/{village}.pdf` answers a PDF, without a token.
+// - /admin/staff as a village leader: the electorate part only (no votes, no 公示).
 // - /vote (a phone, 390×844, touch): with a code of a vote opened by the API, the page shows the
 //   grid's name, removes the code from the address bar, takes 不满意 and says thank you; the tally
 //   counts it; the same code again says it was used; a forged code typed in says it is invalid; a
@@ -246,10 +254,192 @@ try {
   await shot(page, 'staff-scores');
   console.log(`staff: ok (scores of ${scores.period}: ${scores.people.length} rows; 日常表现 85 entered for ${leader.name} through the form)`);
 
+  // The scores' columns are the scheme's items; the form offers only those entered by hand.
+  assert.ok(Array.isArray(scores.items) && scores.items.length > 0, 'GET /api/v1/scores carries the items');
+  const columns = await page.$$eval('#scores thead th[data-item]', (ths) => ths.map((t) => t.dataset.item));
+  assert.deepEqual(columns, scores.items.map((i) => i.key), 'one column per item of the scheme');
+  const manualItems = scores.items.filter((i) => i.source === 'manual');
+  const offered = await page.$$eval('#entry-item option', (os) => os.map((o) => ({ key: o.value, max: o.dataset.max, text: o.textContent })));
+  assert.deepEqual(offered.map((o) => o.key), manualItems.map((i) => i.key), 'the form offers the manual items only');
+  assert.ok(offered.every((o, k) => o.text.includes(String(manualItems[k].max_points))), `with their max points: ${offered.map((o) => o.text)}`);
+  assert.match(await page.textContent('#entry-hint'), /满分/, 'the max points are shown at the points');
+  // Grids are named from the team's answer.
+  assert.ok(!requests.some((u) => new URL(u).pathname === '/api/v1/cells'), 'no GET /api/v1/cells?parent= to name grids');
+  const namedA = afterImport.members.find((m) => m.cell === gridA).cell_name;
+  assert.ok(namedA, 'members carry cell_name');
+  assert.ok((await page.textContent(`#members tbody[data-cell="${gridA}"] .group-name`)).includes(namedA), 'the group is named by cell_name');
+  console.log(`staff: ok (scores: ${columns.length} columns from the scheme, the form offers ${manualItems.map((i) => `${i.name}/${i.max_points}`).join('、')} only; grids named by cell_name)`);
+
+  // ---------------------------------------------------------------- 满意度测评: the electorate
+  const year = new Intl.DateTimeFormat('en', { timeZone: 'Asia/Shanghai', year: 'numeric' }).format(new Date());
+  await page.waitForSelector('#vote-section', { state: 'visible' });
+  assert.ok(await page.isVisible('#votes-part') && await page.isVisible('#publish-part'), 'an admin sees the votes and 公示');
+  await page.waitForFunction((v) => { const s = window.staff.vote(); return s && s.cell === v && s.electors !== null; }, village, { timeout: 10000 });
+  const electorsBefore = (await api(`/api/v1/electors?cell=${gridA}`)).filter((e) => e.cell === gridA).length;
+  const shownBefore = (await page.textContent(`#electorate-summary tr[data-cell="${gridA}"] td.total`)).trim();
+  assert.ok(shownBefore.startsWith(String(electorsBefore)), `the summary counts ${gridA}: ${shownBefore} (API ${electorsBefore})`);
+  const ELECTOR1 = `测试党员${stamp}`;
+  const ELECTOR2 = `测试代表${stamp}`;
+  const electorFile = ['姓名,类别,网格编码', `${ELECTOR1},党员,${gridA}`, `${ELECTOR2},村民代表,${gridA}`, `测试群众${stamp},群众,${gridA}`, ''].join('\n');
+  await page.setInputFiles('#elector-file', { name: 'electors.csv', mimeType: 'text/csv', buffer: Buffer.from(electorFile, 'utf8') });
+  const electorAnswer = page.waitForResponse((r) => path(r) === '/api/v1/import/electors', { timeout: 20000 });
+  await page.click('#elector-import-submit');
+  const electorResponse = await electorAnswer;
+  assert.equal(electorResponse.status(), 200, 'the electorate import answers its report');
+  assert.equal(electorResponse.request().headers()['content-type'], 'application/octet-stream', 'the file is sent as raw bytes');
+  assert.ok(electorResponse.request().headers().authorization.startsWith('Bearer '), 'with the token');
+  await page.waitForSelector('#elector-import-result', { state: 'visible', timeout: 5000 });
+  assert.equal((await page.textContent('#elector-import-added')).trim(), '2', '2 electors added');
+  assert.equal((await page.textContent('#elector-import-rejected')).trim(), '1', '1 row rejected');
+  const electorRejected = await page.$$eval('#elector-import-report tr.rejected', (trs) => trs.map((tr) => ({ line: tr.dataset.line, th: tr.querySelector('th').textContent.trim(), why: tr.querySelector('.why').textContent })));
+  assert.deepEqual(electorRejected.map((r) => r.line), ['4'], 'line 4 is the rejected one');
+  assert.equal(electorRejected[0].th, '4', 'its line number is shown');
+  assert.ok(electorRejected[0].why.includes('类别'), `with the reason: ${electorRejected[0].why}`);
+  assert.equal(await page.locator('#elector-import-report tr.added').count(), 2, 'lines 2 and 3 are added');
+  const electorsAfter = (await api(`/api/v1/electors?cell=${gridA}`)).filter((e) => e.cell === gridA);
+  assert.equal(electorsAfter.length, electorsBefore + 2, 'two electors more in the grid');
+  assert.ok(electorsAfter.some((e) => e.name === ELECTOR1 && e.kind === '党员') && electorsAfter.some((e) => e.name === ELECTOR2 && e.kind === '村民代表'), 'named and kinded as in the file');
+  await page.waitForFunction(([g, n]) => (document.querySelector(`#electorate-summary tr[data-cell="${g}"] td.total`) || {}).textContent === String(n), [gridA, electorsBefore + 2], { timeout: 10000 });
+  await page.click('#electorate-details summary');
+  assert.ok(await page.locator('#electorate-list th', { hasText: ELECTOR1 }).isVisible(), 'the list, unfolded, names the elector imported');
+  await shot(page, 'staff-electorate');
+  console.log(`staff: ok (electorate import through the file input: 2 added to ${gridA} (now ${electorsBefore + 2}), line 4 rejected: ${electorRejected[0].why.trim()})`);
+
+  // ---------------------------------------------------------------- a vote opened through the form
+  assert.equal(await page.inputValue('#vote-period'), year, 'the period defaults to the current year');
+  const choices = await page.$$eval('#vote-cell-list input[name="cells"]', (ns) => ns.map((n) => n.value));
+  assert.ok(choices.includes(gridA) && choices.includes(gridB), `both grids can be chosen: ${choices}`);
+  assert.ok(choices.every((c) => c.length === 15 && c.startsWith(village)), 'the grids of the village, 15-digit codes');
+  await page.click('#vote-none');
+  await page.check(`#vote-cell-list input[value="${gridA}"]`);
+  await page.check(`#vote-cell-list input[value="${gridB}"]`);
+  await page.fill('#vote-ballots', '3');
+  const openAnswer = page.waitForResponse((r) => path(r) === '/api/v1/votes' && r.request().method() === 'POST', { timeout: 15000 });
+  await page.click('#vote-submit');
+  const openResponse = await openAnswer;
+  assert.equal(openResponse.status(), 201, 'the vote is opened');
+  assert.deepEqual(JSON.parse(openResponse.request().postData()), { period: year, cells: [gridA, gridB], ballots_per_cell: 3 }, 'the form sends the period, the grids and the ballots');
+  const openedByUi = await openResponse.json();
+  assert.equal(openedByUi.ballots.length, 6, 'six codes');
+  await page.waitForSelector('#vote-opened', { state: 'visible', timeout: 5000 });
+  const html = await page.content();
+  assert.ok(openedByUi.ballots.every((b) => !html.includes(b.code)), 'no code is on the page');
+  const listed = await api('/api/v1/votes');
+  assert.equal(listed[0].id, openedByUi.id, 'newest first');
+  assert.equal(listed[0].issued, 6, 'GET /api/v1/votes: issued 6');
+  assert.equal(listed[0].cells, 2, 'on two grids');
+  assert.equal(listed[0].used, 0, 'none used');
+  assert.equal(listed[0].closed_at, null, 'open');
+  await page.waitForSelector(`#votes tr[data-vote="${openedByUi.id}"]`, { timeout: 5000 });
+  await page.waitForSelector(`#tally-table tr[data-cell="${gridA}"]`, { timeout: 10000 });
+  // 下载测评码 CSV: built in the page from the answer.
+  const downloading = page.waitForEvent('download', { timeout: 10000 });
+  await page.click('#opened-csv');
+  const download = await downloading;
+  assert.match(download.suggestedFilename(), /\.csv$/, 'a .csv');
+  const csvText = readFileSync(await download.path(), 'utf8');
+  assert.ok(csvText.startsWith('\ufeff'), 'with a BOM for Excel');
+  const csvRows = csvText.replace(/^\ufeff/, '').trim().split(/\r?\n/);
+  assert.equal(csvRows.length, 7, 'a header and six codes');
+  assert.ok(csvRows[0].includes('测评码'), `the header: ${csvRows[0]}`);
+  assert.deepEqual(csvRows.slice(1).map((r) => r.split(',')[4]).sort(), openedByUi.ballots.map((b) => b.code).sort(), 'the CSV holds the codes of the answer');
+  console.log(`staff: ok (vote ${openedByUi.id} opened through the form on ${gridA} and ${gridB}, 3 each: issued 6; no code on the page, the six in the CSV)`);
+
+  // ---------------------------------------------------------------- two 不满意, 刷新
+  const codesA = openedByUi.ballots.filter((b) => b.cell === gridA).map((b) => b.code);
+  assert.equal(codesA.length, 3, 'three codes for the first grid');
+  for (const c of codesA.slice(0, 2)) {
+    const r = await fetch(`${origin}/api/v1/ballots/${c}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ choice: '不满意' }) });
+    assert.equal(r.status, 201, `the ballot ${c} is counted`);
+  }
+  const refreshAnswer = page.waitForResponse((r) => path(r) === `/api/v1/votes/${openedByUi.id}/tally`, { timeout: 10000 });
+  await page.click('#tally-refresh');
+  assert.equal((await refreshAnswer).status(), 200, 'the tally is read again');
+  const rowA = `#tally-table tr[data-cell="${gridA}"]`;
+  await page.waitForFunction((sel) => (document.querySelector(`${sel} td[data-choice="不满意"]`) || {}).textContent === '2', rowA, { timeout: 10000 });
+  assert.equal((await page.textContent(`${rowA} td.cast`)).trim(), '2/3', 'cast/issued');
+  assert.equal((await page.textContent(`${rowA} .badge.flag`)).trim(), '应予调整', 'the badge: 2 of 2 cast is over a third');
+  assert.equal(await page.locator(`#tally-table tr[data-cell="${gridB}"] .badge.flag`).count(), 0, 'the other grid is not flagged');
+  assert.equal((await page.textContent(`#tally-table tr[data-cell="${gridB}"] td.cast`)).trim(), '0/3');
+  await shot(page, 'staff-tally');
+
+  // 打印测评票: the PDF fetched with the token.
+  const popup = page.waitForEvent('popup', { timeout: 10000 }).catch(() => null);
+  const slipsAnswer = page.waitForResponse((r) => path(r) === `/api/v1/votes/${openedByUi.id}/slips.pdf`, { timeout: 30000 });
+  await page.click('#tally-slips');
+  const slipsResponse = await slipsAnswer;
+  assert.equal(slipsResponse.status(), 200, 'the slips are printed');
+  assert.equal((slipsResponse.headers()['content-type'] || '').split(';')[0], 'application/pdf', 'as a PDF');
+  assert.ok(slipsResponse.request().headers().authorization.startsWith('Bearer '), 'fetched with the token');
+  const slipsPage = await popup;
+  if (slipsPage) await slipsPage.close();
+  console.log(`staff: ok (2 不满意 cast by the API, 刷新 shows 不满意 2, 2/3 and 应予调整 for ${gridA}; 打印测评票 answered a PDF)`);
+
+  // ---------------------------------------------------------------- 结束测评
+  page.once('dialog', (d) => { assert.equal(d.type(), 'confirm', 'asked first'); d.accept(); });
+  const closeAnswer = page.waitForResponse((r) => path(r) === `/api/v1/votes/${openedByUi.id}/close`, { timeout: 10000 });
+  await page.click('#tally-close');
+  assert.equal((await closeAnswer).status(), 200, 'the vote is closed');
+  await page.waitForFunction(() => document.getElementById('tally-close').disabled && document.getElementById('tally-title').textContent.includes('已结束'), null, { timeout: 10000 });
+  const closedVote = (await api('/api/v1/votes')).find((v) => v.id === openedByUi.id);
+  assert.ok(closedVote.closed_at, 'GET /api/v1/votes: closed');
+  assert.equal(closedVote.used, 2, 'two used');
+  const late = await fetch(`${origin}/api/v1/ballots/${codesA[2]}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ choice: '满意' }) });
+  assert.equal(late.status, 409, 'a ballot after the close is refused');
+  console.log(`staff: ok (结束测评 through the UI, confirmed: vote ${openedByUi.id} closed, a late ballot refused)`);
+
+  // ---------------------------------------------------------------- 公示
+  assert.equal(await page.inputValue('#pub-under'), village, 'the village of the cell loaded');
+  assert.equal(await page.inputValue('#pub-period'), year, 'the period defaults to the current year');
+  await page.selectOption('#pub-vote', String(openedByUi.id));
+  page.once('dialog', (d) => { assert.equal(d.type(), 'confirm', 'asked first'); d.accept(); });
+  const publishAnswer = page.waitForResponse((r) => path(r) === '/api/v1/publications' && r.request().method() === 'POST', { timeout: 60000 });
+  await page.click('#publish-submit');
+  const publishResponse = await publishAnswer;
+  assert.equal(publishResponse.status(), 201, 'the results are published');
+  assert.deepEqual(JSON.parse(publishResponse.request().postData()), { period: year, under: village, vote: openedByUi.id }, 'the form sends period, under and vote');
+  const { id: publication } = await publishResponse.json();
+  await page.waitForSelector(`#publications tr[data-publication="${publication}"]`, { timeout: 10000 });
+  await page.waitForSelector('#gongshi-link', { state: 'visible', timeout: 5000 });
+  const gongshi = await page.getAttribute('#gongshi-link', 'href');
+  assert.equal(gongshi, `/gongshi/${village}.pdf`, 'a link to the public sheet');
+  assert.equal(await page.getAttribute('#gongshi-link', 'target'), '_blank');
+  assert.ok((await page.getAttribute('#gongshi-link', 'rel')).includes('noopener'), 'rel noopener');
+  const published = (await api(`/api/v1/publications?under=${village}`)).find((p) => p.id === publication);
+  assert.ok(published && published.vote_id === openedByUi.id && published.under === village, `GET /api/v1/publications: ${JSON.stringify(published)}`);
+  const flaggedRow = published.results.rows.find((r) => r.cell === gridA);
+  assert.ok(flaggedRow && flaggedRow.flagged && flaggedRow.counts['不满意'] === 2, `the result of ${gridA} is published: ${JSON.stringify(flaggedRow)}`);
+  const sheet = await fetch(origin + gongshi);
+  assert.equal(sheet.status, 200, 'the 公示 sheet is public');
+  assert.equal((sheet.headers.get('content-type') || '').split(';')[0], 'application/pdf', 'a PDF');
+  assert.equal(Buffer.from(await sheet.arrayBuffer()).subarray(0, 4).toString(), '%PDF');
+  await shot(page, 'staff-publish');
+  console.log(`staff: ok (公示 #${publication} of ${village} published through the form with vote ${openedByUi.id}; ${gongshi} answers a PDF without a token)`);
+
   const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(outside, [], 'requests left the server: ' + outside.join(', '));
   await csp.assertNone();
   console.log(`staff: ok (/admin/staff: CSP clean, ${requests.length} requests, all local)`);
+
+  // ================================================================ /admin/staff as a village leader
+  const leaderToken = lastLine(['user', 'add', 'staff-leader', '--role', 'worker', '--cells', village]);
+  const lctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const lp = await lctx.newPage();
+  watch(lp, 'leader');
+  const lcsp = await watchCsp(lp);
+  await lp.goto(origin + '/admin/staff');
+  await lp.waitForFunction(() => window.staff && window.staff.ready, null, { timeout: 15000 });
+  await lp.fill('#token', leaderToken);
+  await lp.click('#token-submit');
+  await lp.waitForSelector('#registry', { state: 'visible', timeout: 15000 });
+  await lp.waitForFunction((v) => { const s = window.staff.vote(); return s && s.cell === v && s.electors !== null; }, village, { timeout: 15000 });
+  assert.ok(await lp.isVisible('#electorate-part'), 'a leader sees the electorate');
+  assert.ok(await lp.isHidden('#votes-part'), 'but not the votes');
+  assert.ok(await lp.isHidden('#publish-part'), 'nor 公示');
+  assert.equal((await lp.textContent(`#electorate-summary tr[data-cell="${gridA}"] td.total`)).trim(), String(electorsBefore + 2), 'the electorate of the grid');
+  await lcsp.assertNone();
+  await lctx.close();
+  console.log(`staff: ok (a leader of ${village} sees the electorate part only)`);
 
   // ================================================================ /vote, on a phone
   const opened = await api('/api/v1/votes', { method: 'POST', body: JSON.stringify({ period: '2026', cells: [gridA], ballots_per_cell: 3 }) });
