@@ -249,7 +249,8 @@ export function setupVote(ctx) {
       const n = V.electors ? electorateOf(g.code) : null;
       const notes = [g.leader ? `网格长 ${g.leader}` : '无网格长', n == null ? null : `测评人 ${n} 名`].filter(Boolean).join(' · ');
       const checked = before.has(g.code) ? before.get(g.code) : Boolean(g.leader);
-      return el('label', { class: `cell-choice${g.leader ? '' : ' no-leader'}`, for: id },
+      // Labelled by nesting (no `for`), so that an error on `cells` is named by the legend.
+      return el('label', { class: `cell-choice${g.leader ? '' : ' no-leader'}` },
         el('input', { type: 'checkbox', id, name: 'cells', value: g.code, checked, 'aria-describedby': 'vote-error' }),
         el('span', { class: 'cell-name' }, gridLabel(g.code)),
         el('span', { class: 'muted' }, notes));
@@ -327,14 +328,14 @@ export function setupVote(ctx) {
     renderVotes();
   }
 
-  const voteState = (v) => (v.closed_at ? `已结束（${human(v.closed_at)}）` : '进行中');
+  const voteState = (v) => (v.closed_at ? '已结束' : '进行中');
 
   function renderVotes() {
     $('votes').tBodies[0].replaceChildren(...(V.votes.length ? V.votes.map((v) => el('tr', { 'data-vote': String(v.id), class: [v.id === V.voteId ? 'selected' : '', v.closed_at ? 'closed' : 'open'].filter(Boolean).join(' ') },
       el('th', { scope: 'row' }, `#${v.id}`),
       el('td', {}, v.period),
-      el('td', {}, `${human(v.opened_at)} · ${v.opened_by}`),
-      el('td', { class: 'state' }, voteState(v)),
+      el('td', { class: 'when' }, human(v.opened_at), el('span', { class: 'by' }, v.opened_by)),
+      el('td', { class: 'state', title: v.closed_at ? `${human(v.closed_at)} 结束` : null }, voteState(v)),
       el('td', {}, String(v.cells)),
       el('td', { class: 'count' }, `${v.used}/${v.issued}`),
       el('td', {}, el('button', { type: 'button', class: 'small', 'data-action': 'tally', 'aria-pressed': v.id === V.voteId ? 'true' : 'false', 'aria-label': `查看测评 #${v.id} 的结果` }, '查看结果')))) : [el('tr', {}, el('td', { colspan: '7', class: 'muted' }, '尚无测评。'))]));
@@ -387,7 +388,7 @@ export function setupVote(ctx) {
     $('tally-close').disabled = Boolean(t.closed_at);
     $('tally-close').textContent = t.closed_at ? '测评已结束' : '结束测评';
     $('tally-table').tBodies[0].replaceChildren(...(leaders.length ? leaders.map((l) => el('tr', { 'data-cell': l.cell, class: l.flagged ? 'flagged' : null },
-      el('th', { scope: 'row' }, l.grid ? `${l.grid}（${l.cell}）` : l.cell),
+      el('th', { scope: 'row' }, l.grid || l.cell, l.grid ? el('span', { class: 'code' }, l.cell) : null),
       el('td', { class: 'leader' }, l.leader),
       ...CHOICES.map((c) => el('td', { class: 'count choice', 'data-choice': c }, String((l.counts || {})[c] || 0))),
       el('td', { class: 'count cast' }, `${l.cast}/${l.issued}`),

@@ -11,9 +11,9 @@
 // (`GET /api/v1/scores`, exported as xlsx or CSV the same way) with the manual items a leader
 // enters (`POST /api/v1/scores/entries`, only the scheme's items of source `manual`); and the
 // 满意度测评与公示 section (staff-vote.js). Cells are named by the answers themselves
-// (`members[].cell_name`, the violations, the scores). Every refusal is shown next to the form that caused it,
-// the field the server names (`details.field`) marked. The token is the field app's (same
-// pairing, same localStorage, see field-auth.js) or one pasted in once.
+// (`members[].cell_name`, the violations, the scores). Every refusal is shown next to the form
+// that caused it, the field the server names (`details.field`) marked. The token is the field
+// app's (same pairing, same localStorage, see field-auth.js) or one pasted in once.
 import { ApiError, client } from './lib/api.js';
 import { $, el } from './lib/dom.js';
 import { human, localDay } from './lib/time.js';
@@ -714,7 +714,6 @@ const vote = setupVote({
   names: S.names,
   me: () => S.me,
   team: () => S.team,
-  teamCell: () => normCell($('cell').value) || (S.team && S.team.cell) || '',
 });
 window.staff.vote = () => vote.state();
 

@@ -1659,9 +1659,19 @@ pub async fn cards_pdf(
         })
         .unwrap_or_default();
     let mut cards = Vec::with_capacity(members.len());
+    // The office phone: the person's own, else their village committee's (a cell attribute).
+    let mut offices: HashMap<String, Option<String>> = HashMap::new();
     for m in members {
         let detail = store::staff(client, m.staff).await?;
-        let photo = match store::consented_photo(client, m.staff).await? {
+        let village = m.cell.get(..12).unwrap_or(&m.cell).to_string();
+        if !offices.contains_key(&village) {
+            let phone = crate::store::cards::attribute(client, &village, "office_phone").await?;
+            offices.insert(village.clone(), phone);
+        }
+        let office_phone = detail
+            .and_then(|d| d.office_phone)
+            .or_else(|| offices.get(&village).cloned().flatten());
+        let photo = match crate::store::cards::public_photo(client, m.staff).await? {
             Some((kind, bytes)) => {
                 use base64::Engine;
                 Some(format!(
@@ -1680,7 +1690,7 @@ pub async fn cards_pdf(
             grid_code: m.cell,
             name: m.name,
             role: m.role,
-            office_phone: detail.and_then(|d| d.office_phone),
+            office_phone,
             photo,
             issuer: issuer.clone(),
         });

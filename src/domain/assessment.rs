@@ -153,14 +153,15 @@ pub fn score(scheme: &Scheme, figures: &Figures) -> Score {
             let (points, basis) = if item.source.reads_app_records() && !figures.linked {
                 (0.0, "未关联网格通账号，无巡查、日志与走访记录".to_string())
             } else {
+                let ratio =
+                    |(done, due): (f64, f64), what: String| (ratio_points(max, done, due), what);
+                let count = |(done, due): (i64, i64)| (done as f64, due as f64);
+                let tally = |(done, due): (u64, u64)| (done as f64, due as f64);
                 match item.source {
-                    Source::Patrol => {
-                        let (done, due) = figures.patrol;
-                        (
-                            ratio_points(max, done as f64, due as f64),
-                            format!("巡查 {done}/{due} 天"),
-                        )
-                    }
+                    Source::Patrol => ratio(
+                        count(figures.patrol),
+                        format!("巡查 {}/{} 天", figures.patrol.0, figures.patrol.1),
+                    ),
                     Source::Coverage => match figures.coverage {
                         Some(c) => (
                             max * c.clamp(0.0, 1.0),
@@ -168,34 +169,25 @@ pub fn score(scheme: &Scheme, figures: &Figures) -> Score {
                         ),
                         None => (max, "网格内无楼栋，计满分".to_string()),
                     },
-                    Source::Logs => {
-                        let (done, due) = figures.logs;
-                        (
-                            ratio_points(max, done as f64, due as f64),
-                            format!("日志 {done}/{due} 个工作日"),
-                        )
-                    }
-                    Source::Visits => {
-                        let (done, due) = figures.visits;
-                        (
-                            ratio_points(max, done as f64, due as f64),
-                            format!("走访 {done}/{due} 次"),
-                        )
-                    }
-                    Source::OnTime => {
-                        let (done, due) = figures.on_time;
-                        (
-                            ratio_points(max, done as f64, due as f64),
-                            format!("按期结案 {done}/{due} 件"),
-                        )
-                    }
-                    Source::Satisfaction => {
-                        let (done, due) = figures.satisfaction;
-                        (
-                            ratio_points(max, done as f64, due as f64),
-                            format!("满意 {done}/{due} 件"),
-                        )
-                    }
+                    Source::Logs => ratio(
+                        count(figures.logs),
+                        format!("日志 {}/{} 个工作日", figures.logs.0, figures.logs.1),
+                    ),
+                    Source::Visits => ratio(
+                        count(figures.visits),
+                        format!("走访 {}/{} 次", figures.visits.0, figures.visits.1),
+                    ),
+                    Source::OnTime => ratio(
+                        tally(figures.on_time),
+                        format!("按期结案 {}/{} 件", figures.on_time.0, figures.on_time.1),
+                    ),
+                    Source::Satisfaction => ratio(
+                        tally(figures.satisfaction),
+                        format!(
+                            "满意 {}/{} 件",
+                            figures.satisfaction.0, figures.satisfaction.1
+                        ),
+                    ),
                     Source::Manual => match figures.manual.get(&item.key) {
                         Some(m) => (m.points.clamp(0.0, max), format!("{}：{}", m.by, m.reason)),
                         None => (0.0, "未评定".to_string()),

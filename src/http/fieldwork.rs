@@ -86,6 +86,7 @@ pub struct PairingBody {
 /// and that link as a QR code (a PNG `data:` URL) for the worker to scan.
 #[utoipa::path(post, path = "/api/v1/devices/pairings", tag = "field", request_body(content = PairingBody, content_type = "application/json"), responses((status = 201, description = "code, expires_at, link, qr", body = Object), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn pairing(
+    State(state): State<AppState>,
     user: AuthUser,
     client: Db,
     headers: axum::http::HeaderMap,
@@ -103,21 +104,8 @@ pub async fn pairing(
     }
     let (code, expires_at) =
         use_case::pairing_code(&client, &target, &issuer.name, Utc::now()).await?;
-    // The link is absolute so a phone's camera can open it; the host is the one asked.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    let link = format!("{scheme}://{host}/field#pair={code}");
+    // The link is absolute so a phone's camera can open it.
+    let link = format!("{}/field#pair={code}", super::base_url(&state, &headers));
     let qr = use_case::pairing_qr(&link)?;
     Ok((
         StatusCode::CREATED,

@@ -290,6 +290,29 @@ fn admin_routes() -> Router<AppState> {
         )
 }
 
+/// The base of links that leave the screen (QR codes on printed cards and slips, the pairing
+/// link): the configured public URL, else the address this request came to (a `Host` of plain
+/// host characters only; `https` when a proxy says so).
+pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
 /// The whole application: one router per audience, merged, behind the one guard (error shape,
 /// URL check, security headers).
 pub fn router(state: AppState) -> Router {

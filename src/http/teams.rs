@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -34,27 +34,6 @@ const ADMIN: &[Role] = &[];
 
 fn today() -> NaiveDate {
     local_day(Utc::now())
-}
-
-/// The base of printed links: the configured public URL, else the address this request came to.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
 }
 
 fn pdf(bytes: Vec<u8>, name: &str) -> Result<Response, ApiError> {
@@ -413,7 +392,7 @@ pub async fn cards(
 ) -> Result<Response, ApiError> {
     let user = user.require(&[Role::Worker])?;
     let atlas = state.atlas.load_full();
-    let base = base_url(&state, &headers);
+    let base = super::base_url(&state, &headers);
     let bytes = use_case::cards_pdf(
         &client,
         &atlas,
@@ -575,7 +554,7 @@ pub async fn slips(
     let user = user.require(ADMIN)?;
     let id = id_of("id", &id)?;
     let atlas = state.atlas.load_full();
-    let base = base_url(&state, &headers);
+    let base = super::base_url(&state, &headers);
     let bytes = use_case::slips_pdf(&client, &atlas, user, id, &base).await?;
     pdf(bytes, &format!("slips-{id}.pdf"))
 }

@@ -1010,18 +1010,3 @@ pub async fn public_names(
         .map(|r| (r.get(0), r.get(1)))
         .collect())
 }
-
-/// A person's photo for their own card (the 网格员证), only with photo consent.
-pub async fn consented_photo(
-    client: &impl GenericClient,
-    staff: i64,
-) -> StoreResult<Option<(String, Vec<u8>)>> {
-    Ok(client
-        .query_opt(
-            "SELECT s.photo_type, s.photo_bytes FROM staff s JOIN staff_consent c ON c.staff_id = s.id
-             WHERE s.id = $1 AND c.photo AND s.photo_bytes IS NOT NULL",
-            &[&staff],
-        )
-        .await?
-        .map(|r| (r.get(0), r.get(1))))
-}

@@ -55,14 +55,14 @@ fn tool(program: &str, args: &[&str], bytes: &[u8], ext: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The QR codes zbarimg reads on the first page of a PDF (rendered by pdftoppm at 200 dpi).
+/// The QR codes zbarimg reads on the first page of a PDF (rendered by pdftoppm at 300 dpi).
 fn qr_codes(pdf: &[u8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, pdf).unwrap();
     let out = dir.path().join("page");
     let status = Command::new("pdftoppm")
-        .args(["-png", "-r", "200", "-f", "1", "-l", "1"])
+        .args(["-png", "-r", "300", "-f", "1", "-l", "1"])
         .arg(&input)
         .arg(&out)
         .status()
