@@ -497,12 +497,17 @@ async fn staff_checked(
 
 pub async fn staff_detail(
     client: &Client,
+    atlas: &Atlas,
     viewer: &User,
     id: i64,
 ) -> Result<StaffDetail, TeamError> {
     let staff = staff_checked(client, viewer, id, TeamAccess::Read).await?;
+    let mut memberships = store::history(client, id).await?;
+    for m in &mut memberships {
+        m.cell_name = atlas.get(&m.cell).map(|c| c.name.clone());
+    }
     Ok(StaffDetail {
-        memberships: store::history(client, id).await?,
+        memberships,
         consents: store::consents(client, id).await?,
         staff,
     })
@@ -740,6 +745,7 @@ pub async fn add_electors(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ElectorRowReport {
     pub line: u64,
+    pub name: Option<String>,
     /// `added`, `unchanged` (already entered) or `rejected`.
     pub status: &'static str,
     pub reason: Option<String>,
@@ -770,6 +776,7 @@ pub async fn import_electors(
         match row {
             Err(r) => report.push(ElectorRowReport {
                 line: r.line,
+                name: None,
                 status: "rejected",
                 reason: Some(r.reason),
             }),
@@ -793,6 +800,7 @@ pub async fn import_electors(
                 match refusal {
                     Some(reason) => report.push(ElectorRowReport {
                         line: r.line,
+                        name: Some(r.name),
                         status: "rejected",
                         reason: Some(reason),
                     }),
@@ -818,10 +826,11 @@ pub async fn import_electors(
         store::add_electors(client, &cell, &pairs, &viewer.name).await?;
         let mut seen = std::collections::HashSet::new();
         for (line, name, kind) in list {
-            let key = (name, kind);
+            let key = (name.clone(), kind);
             let fresh = !known.contains(&key) && seen.insert(key);
             report.push(ElectorRowReport {
                 line,
+                name: Some(name),
                 status: if fresh { "added" } else { "unchanged" },
                 reason: None,
             });
@@ -839,13 +848,26 @@ pub async fn import_electors(
     })
 }
 
+/// The electorate under `cell`: admin, or a leader — for its own village too, showing the
+/// grids it manages below it. A grid's own workers (its 网格长 among them) never see who votes on
+/// them.
 pub async fn electors(
     client: &Client,
     viewer: &User,
     cell: &str,
 ) -> Result<Vec<ElectorRow>, TeamError> {
-    require(viewer, cell, TeamAccess::Manage)?;
-    Ok(store::electors(client, cell).await?)
+    let leads_here = viewer
+        .cells
+        .iter()
+        .any(|o| !o.is_empty() && o.len() < 15 && cell.starts_with(o.as_str()));
+    if team_access(viewer.role, &viewer.cells, cell) < TeamAccess::Manage && !leads_here {
+        return Err(TeamError::Forbidden(format!(
+            "the electorate of {cell} is for an admin or a leader above its grids"
+        )));
+    }
+    let mut rows = store::electors(client, cell).await?;
+    rows.retain(|e| team_access(viewer.role, &viewer.cells, &e.cell) == TeamAccess::Manage);
+    Ok(rows)
 }
 
 /// A ballot code as handed out.
@@ -1467,7 +1489,16 @@ pub async fn publish(
     cell_of(atlas, "under", under)?;
     let label = text("period", period, 32)?;
     let tally = match vote {
-        Some(id) => Some(tally_of(client, atlas, id).await?),
+        Some(id) => {
+            let t = tally_of(client, atlas, id).await?;
+            if !t.leaders.iter().any(|l| l.cell.starts_with(under)) {
+                return Err(invalid(
+                    "vote",
+                    format!("vote {id} assessed no grid under {under}"),
+                ));
+            }
+            Some(t)
+        }
         None => None,
     };
     // The score of the half-year named, or the second half of a year named alone.

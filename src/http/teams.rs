@@ -174,13 +174,17 @@ fn id_of(field: &str, raw: &str) -> Result<i64, ApiError> {
 /// `GET /api/v1/staff/{id}`: a person, every membership they held, every consent record.
 #[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "teams", params(("id" = String, Path, description = "staff id")), responses((status = 200, description = "The person", body = use_case::StaffDetail), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn staff(
+    State(state): State<AppState>,
     user: AuthUser,
     client: Db,
     Path(id): Path<String>,
 ) -> Result<Json<use_case::StaffDetail>, ApiError> {
     let user = user.require(TEAM)?;
     let id = id_of("id", &id)?;
-    Ok(Json(use_case::staff_detail(&client, user, id).await?))
+    let atlas = state.atlas.load_full();
+    Ok(Json(
+        use_case::staff_detail(&client, &atlas, user, id).await?,
+    ))
 }
 
 /// The body of `POST /api/v1/staff/{id}/memberships`.

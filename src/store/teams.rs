@@ -824,6 +824,8 @@ pub struct VoteSummary {
     #[serde(flatten)]
     pub vote: VoteRow,
     pub cells: i64,
+    /// The grids assessed.
+    pub grids: Vec<String>,
     pub issued: i64,
     pub used: i64,
 }
@@ -835,7 +837,9 @@ pub async fn votes(client: &impl GenericClient) -> StoreResult<Vec<VoteSummary>>
             "SELECT v.id, v.period, v.opened_by, v.opened_at, v.closed_at,
                     (SELECT count(*) FROM vote_cells c WHERE c.vote_id = v.id),
                     (SELECT count(*) FROM ballot_codes b WHERE b.vote_id = v.id),
-                    (SELECT count(*) FROM ballot_codes b WHERE b.vote_id = v.id AND b.used)
+                    (SELECT count(*) FROM ballot_codes b WHERE b.vote_id = v.id AND b.used),
+                    (SELECT coalesce(array_agg(c.cell_code ORDER BY c.cell_code), '{}')
+                     FROM vote_cells c WHERE c.vote_id = v.id)
              FROM votes v ORDER BY v.id DESC",
             &[],
         )
@@ -850,6 +854,7 @@ pub async fn votes(client: &impl GenericClient) -> StoreResult<Vec<VoteSummary>>
                 closed_at: r.get(4),
             },
             cells: r.get(5),
+            grids: r.get(8),
             issued: r.get(6),
             used: r.get(7),
         })

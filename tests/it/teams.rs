@@ -867,6 +867,17 @@ async fn the_published_results_show_counts_and_consented_names_and_no_voter_data
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A vote of another village's grids cannot be published for this one.
+    let (status, body) = json(
+        &app,
+        "POST",
+        "/api/v1/publications",
+        Some(&admin),
+        json!({"period": "2026", "under": "520328004001", "vote": vote["id"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "vote");
     let (_, card) = json(
         &app,
         "GET",
@@ -1365,6 +1376,12 @@ async fn the_team_endpoints_answer_each_role_by_the_team_rule() {
             "/api/v1/votes".into(),
             Value::Null,
             [ANON, OK, NO, NO, NO, NO, NO],
+        ),
+        (
+            "GET",
+            format!("/api/v1/electors?cell={VILLAGE}"),
+            Value::Null,
+            [ANON, OK, NO, NO, OK, NO, NO],
         ),
         (
             "GET",
