@@ -178,10 +178,15 @@ pub async fn import_staff(
             }
             Err(e) => {
                 drop(sp);
+                // The driver's text goes to the log, not into a report a leader downloads.
+                tracing::warn!(
+                    line = record.line,
+                    "staff import row refused by the database: {e}"
+                );
                 report.push(rejected_row(
                     record.line,
                     Some(&record.name),
-                    format!("not written: {e}"),
+                    "not written: the database refused the row (see the server log)".into(),
                 ));
             }
         }

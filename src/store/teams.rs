@@ -744,8 +744,10 @@ pub async fn cast(
         &[&code],
     )
     .await?;
+    // All three counts of the grid are rewritten, so the rows' system columns (the transaction
+    // that last wrote each) show only that someone voted, never which count the ballot raised.
     tx.execute(
-        "UPDATE vote_counts SET n = n + 1 WHERE vote_id = $1 AND cell_code = $2 AND choice = $3",
+        "UPDATE vote_counts SET n = n + (choice = $3)::int WHERE vote_id = $1 AND cell_code = $2",
         &[&vote, &cell, &choice.as_str()],
     )
     .await?;

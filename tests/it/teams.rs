@@ -715,6 +715,18 @@ async fn a_ballot_code_votes_once_a_forged_one_is_404_and_more_than_a_third_unsa
             "vote_counts.vote_id",
         ]
     );
+    // Nor do the rows' system columns: the last ballot rewrote all three counts of its grid.
+    let writers: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM vote_counts WHERE vote_id = $1 AND cell_code = $2",
+            &[&id, &G2],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(writers, 1, "the three counts were last written together");
     // The slips: the unused codes of a second vote, eight to a page.
     let (status, open2) = json(
         &app,
