@@ -706,6 +706,39 @@ pub async fn record_consent(
     Ok(store::current_consent(client, staff).await?)
 }
 
+/// The three teams of "1+A+B" a role belongs to.
+pub const TEAMS: [&str; 3] = ["网格员服务团队", "专业服务团队", "辅助团队"];
+
+/// Adds or changes a role of the configurable table (admin): its team, whether the 千分制
+/// assesses it, what it does. A role in use keeps its memberships.
+pub async fn put_role(
+    client: &Client,
+    viewer: &User,
+    name: &str,
+    team: &str,
+    scored: bool,
+    description: &str,
+) -> Result<store::RoleRow, TeamError> {
+    if viewer.role != Role::Admin {
+        return Err(TeamError::Forbidden(
+            "an administrator changes the role table".into(),
+        ));
+    }
+    let name = text("name", name, 20)?;
+    if !TEAMS.contains(&team) {
+        return Err(invalid(
+            "team",
+            format!("{team:?}: use {}", TEAMS.join(", ")),
+        ));
+    }
+    let description =
+        storable("description", description).map_err(|e| invalid("description", e.to_string()))?;
+    if description.chars().count() > 200 {
+        return Err(invalid("description", "at most 200 characters"));
+    }
+    Ok(store::put_role(client, name, team, scored, description).await?)
+}
+
 /// Team-rule violations under `cell` today.
 pub async fn violations(
     client: &Client,

@@ -181,6 +181,7 @@ fn team_routes() -> Router<AppState> {
             post(teams::move_membership),
         )
         .route("/api/v1/teams/roles", get(teams::roles))
+        .route("/api/v1/teams/roles/{name}", put(teams::put_role))
         .route("/api/v1/teams/violations", get(teams::violations))
         .route(
             "/api/v1/electors",

@@ -134,6 +134,7 @@ impl Modify for BearerAuth {
         super::teams::move_membership,
         super::teams::consent,
         super::teams::roles,
+        super::teams::put_role,
         super::teams::violations,
         super::teams::cards,
         super::teams::electors,

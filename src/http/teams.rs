@@ -347,6 +347,43 @@ pub async fn roles(user: AuthUser, client: Db) -> Result<Json<Value>, ApiError> 
     Ok(Json(json!({"roles": roles, "rules": rules})))
 }
 
+/// The body of `PUT /api/v1/teams/roles/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// 网格员服务团队 | 专业服务团队 | 辅助团队
+    #[schema(example = "专业服务团队")]
+    pub team: String,
+    /// Assessed under the 千分制 (default false).
+    #[serde(default)]
+    pub scored: bool,
+    #[serde(default)]
+    #[schema(example = "专业服务团队：人民调解员")]
+    pub description: String,
+}
+
+/// `PUT /api/v1/teams/roles/{name}` (admin): adds a role to the table or changes one.
+#[utoipa::path(put, path = "/api/v1/teams/roles/{name}", tag = "teams", params(("name" = String, Path, description = "the role's name, e.g. 人民调解员")), request_body(content = RoleBody, content_type = "application/json"), responses((status = 200, description = "The role", body = crate::store::teams::RoleRow), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+pub async fn put_role(
+    user: AuthUser,
+    client: Db,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Result<Json<crate::store::teams::RoleRow>, ApiError> {
+    let user = user.require(ADMIN)?;
+    Ok(Json(
+        use_case::put_role(
+            &client,
+            user,
+            &name,
+            &body.team,
+            body.scored,
+            &body.description,
+        )
+        .await?,
+    ))
+}
+
 /// `GET /api/v1/teams/violations` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

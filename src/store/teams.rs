@@ -40,6 +40,31 @@ pub async fn roles(client: &impl GenericClient) -> StoreResult<Vec<RoleRow>> {
         .collect())
 }
 
+/// Adds or changes a role of the table.
+pub async fn put_role(
+    client: &impl GenericClient,
+    name: &str,
+    team: &str,
+    scored: bool,
+    description: &str,
+) -> StoreResult<RoleRow> {
+    let r = client
+        .query_one(
+            "INSERT INTO staff_roles (name, team, scored, description, sort)
+             VALUES ($1, $2, $3, $4, (SELECT coalesce(max(sort), 0) + 1 FROM staff_roles))
+             ON CONFLICT (name) DO UPDATE SET team = $2, scored = $3, description = $4
+             RETURNING name, team, scored, description",
+            &[&name, &team, &scored, &description],
+        )
+        .await?;
+    Ok(RoleRow {
+        name: r.get(0),
+        team: r.get(1),
+        scored: r.get(2),
+        description: r.get(3),
+    })
+}
+
 pub async fn team_rules(client: &impl GenericClient) -> StoreResult<Vec<TeamRule>> {
     Ok(client
         .query(

@@ -79,6 +79,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/memberships/{id}/end"),
     ("post", "/api/v1/memberships/{id}/move"),
     ("get", "/api/v1/teams/roles"),
+    ("put", "/api/v1/teams/roles/{name}"),
     ("get", "/api/v1/teams/violations"),
     ("get", "/api/v1/staff/cards.pdf"),
     ("get", "/api/v1/electors"),

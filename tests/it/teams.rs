@@ -1390,6 +1390,12 @@ async fn the_team_endpoints_answer_each_role_by_the_team_rule() {
             [ANON, OK, NO, NO, NO, NO, NO],
         ),
         (
+            "PUT",
+            "/api/v1/teams/roles/%E4%BA%BA%E6%B0%91%E8%B0%83%E8%A7%A3%E5%91%98".into(),
+            json!({"team": "专业服务团队", "description": "矛盾纠纷调解"}),
+            [ANON, OK, NO, NO, NO, NO, NO],
+        ),
+        (
             "GET",
             format!("/api/v1/electors?cell={VILLAGE}"),
             Value::Null,
@@ -1510,6 +1516,32 @@ async fn the_team_endpoints_answer_each_role_by_the_team_rule() {
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
+    // The role table took the new role; a role of no team is refused, naming the field.
+    let (_, roles) = json(
+        &app,
+        "GET",
+        "/api/v1/teams/roles",
+        Some(&admin),
+        Value::Null,
+    )
+    .await;
+    assert!(
+        roles["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "人民调解员" && r["team"] == "专业服务团队")
+    );
+    let (status, body) = json(
+        &app,
+        "PUT",
+        "/api/v1/teams/roles/%E8%B0%83%E8%A7%A3",
+        Some(&admin),
+        json!({"team": "调解团队"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["details"]["field"], "team");
     // Public endpoints never show staff phones of the unconsented, nor any elector.
     let (_, card) = json(
         &app,
