@@ -109,6 +109,28 @@ enum Command {
         #[command(subcommand)]
         action: CalendarAction,
     },
+    /// Sources that post signed reports to `POST /api/v1/intake/{source}` (12345, video alarms).
+    Intake {
+        #[command(subcommand)]
+        action: IntakeAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntakeAction {
+    /// Add a source (or give it a new secret); prints the secret alone on the last line.
+    Add {
+        source: String,
+        /// The incident source its reports are shown as.
+        #[arg(long, default_value = "12345 热线")]
+        label: String,
+        /// Their category code and ours, e.g. `--map 0301=0201` (repeatable).
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// Where results are to be pushed back.
+        #[arg(long)]
+        callback: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -399,6 +421,38 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .unwrap_or_default();
                 Ok(format!(
                     "created user {name} with role {role}{until}; its token (shown only now):\n{token}"
+                ))
+            })
+            .await
+        }
+        Command::Intake {
+            action:
+                IntakeAction::Add {
+                    source,
+                    label,
+                    map,
+                    callback,
+                },
+        } => {
+            const LABELS: [&str; 3] = ["12345 热线", "视频", "群众"];
+            if !LABELS.contains(&label.as_str()) {
+                return Err(format!("--label {label:?}: use {}", LABELS.join(", ")));
+            }
+            let mut pairs = std::collections::BTreeMap::new();
+            for m in &map {
+                let (theirs, ours) = m
+                    .split_once('=')
+                    .filter(|(a, b)| !a.trim().is_empty() && !b.trim().is_empty())
+                    .ok_or_else(|| format!("--map {m:?}: write THEIRS=OURS, e.g. 0301=0201"))?;
+                pairs.insert(theirs.trim().to_string(), ours.trim().to_string());
+            }
+            with_database(url, &cli.data_dir, |client| async move {
+                let secret =
+                    gridmap::app::intake::add_source(&client, &source, &label, pairs, callback)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "intake source {source} ({label}): the platform signs each POST /api/v1/intake/{source} with this secret (`intake add` again gives a new one):\n{secret}"
                 ))
             })
             .await

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod demo;
 pub mod fieldwork;
 pub mod incidents;
+pub mod intake;
 pub mod live;
 pub mod planning;
 pub mod poster;

@@ -19,6 +19,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the token is not valid")]
     BadToken,
+    /// A signed delivery whose source, timestamp or signature does not verify: 401.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("this needs one of the roles {0:?}")]
     Forbidden(Vec<Role>),
     /// The role may, but not on this record (another worker's track, a grid not yours): 403.
@@ -85,6 +88,7 @@ impl ApiError {
             ),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", Value::Null),
             ApiError::BadToken => (StatusCode::UNAUTHORIZED, "bad_token", Value::Null),
+            ApiError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad_signature", Value::Null),
             ApiError::Forbidden(roles) => (
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -260,6 +264,22 @@ impl From<crate::app::fieldwork::FieldError> for ApiError {
             },
             E::Io(m) => ApiError::Internal(m),
             E::Incident(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::app::intake::IntakeError> for ApiError {
+    fn from(error: crate::app::intake::IntakeError) -> Self {
+        use crate::app::intake::IntakeError as E;
+        match error {
+            E::Store(e) => e.into(),
+            E::Incident(e) => e.into(),
+            E::Unsigned(why) => {
+                ApiError::BadSignature(format!("the signature does not verify: {why}"))
+            }
+            E::Invalid { field, message } => {
+                ApiError::bad_field(&field, format!("{field}: {message}"))
+            }
         }
     }
 }

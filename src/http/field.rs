@@ -315,6 +315,7 @@ pub async fn report_incident(
     state: &AppState,
     user: &User,
     report: Report,
+    at: DateTime<Utc>,
 ) -> Result<(Value, Option<f64>), ApiError> {
     let mut client = Db::get(state).await?;
     let atlas = state.atlas.load_full();
@@ -327,7 +328,7 @@ pub async fn report_incident(
         Some(c) => teams_of(&client, &[&IncidentRow::placeholder(c)]).await?,
         None => Teams::new(),
     };
-    let now = Utc::now();
+    let now = at;
     let reported = use_case::report(
         &mut client,
         &atlas,
@@ -385,7 +386,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = user.require(FIELD)?.clone();
     let report = parse_report(body)?;
-    let (incident, near) = report_incident(&state, &user, report).await?;
+    let (incident, near) = report_incident(&state, &user, report, Utc::now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"incident": incident, "near_boundary_m": near})),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod field;
 pub mod fieldwork;
 pub mod guard;
+pub mod intake;
 pub mod json;
 pub mod live;
 pub mod locate;
@@ -245,6 +246,10 @@ fn field_routes() -> Router<AppState> {
         .route("/api/v1/incidents/{id}/actions", post(field::act))
         .route("/api/v1/stats", get(field::stats))
         .route("/api/v1/live", get(live::live))
+        .route(
+            "/api/v1/intake/{source}",
+            post(intake::intake).layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
         .route("/open311/v2/services.json", get(open311::services))
         .route(
             "/open311/v2/requests.json",

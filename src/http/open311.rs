@@ -383,7 +383,7 @@ pub async fn create(
         severity: None,
         photos: fields.get("media_url").cloned().into_iter().collect(),
     };
-    match report_incident(&state, &user, report).await {
+    match report_incident(&state, &user, report, chrono::Utc::now()).await {
         Ok((incident, _)) => (
             StatusCode::CREATED,
             Json(json!([{

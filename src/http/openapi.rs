@@ -151,6 +151,7 @@ impl Modify for BearerAuth {
         super::teams::publish,
         super::teams::publications,
         super::teams::gongshi,
+        super::intake::intake,
         super::open311::services,
         super::open311::list,
         super::open311::show,

@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_teams",
         include_str!("../../migrations/0009_teams.sql"),
     ),
+    (
+        "0010_intake",
+        include_str!("../../migrations/0010_intake.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

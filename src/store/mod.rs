@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod embedded;
 pub mod fieldwork;
 pub mod incidents;
+pub mod intake;
 pub mod listen;
 pub mod migrate;
 pub mod open;

@@ -11,6 +11,7 @@ mod harness;
 mod http;
 mod import;
 mod incidents;
+mod intake;
 mod layers;
 mod migrations;
 mod mvt_fixtures;

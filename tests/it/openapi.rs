@@ -70,6 +70,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/compliance"),
     ("get", "/api/v1/photos/{hash}"),
     ("post", "/api/v1/import/staff"),
+    ("post", "/api/v1/intake/{source}"),
     ("post", "/api/v1/import/electors"),
     ("get", "/api/v1/staff"),
     ("post", "/api/v1/staff"),

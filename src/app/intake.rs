@@ -1,0 +1,203 @@
+//! Signed feeds from other platforms (the 12345 hotline, video alarms): a source posts a report
+//! with `X-Gridmap-Timestamp` and `X-Gridmap-Signature: sha256=HEX`, the HMAC-SHA256 under its
+//! secret of `timestamp + "." + body`. A signature that does not verify, or a timestamp more than
+//! five minutes from now, is refused; an external id already taken answers with its incident.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio_postgres::Client;
+
+use crate::app::incidents::IncidentError;
+
+use crate::store::StoreError;
+use crate::store::intake::{self as store, Source};
+
+/// How far a timestamp may be from the server's clock.
+pub const MAX_SKEW_S: i64 = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Incident(#[from] IncidentError),
+    /// Unknown source, missing, bad or stale signature: all one answer (401), so a caller learns
+    /// nothing about which.
+    #[error("the signature does not verify: {0}")]
+    Unsigned(&'static str),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+/// Adds (or re-keys) a source; returns its new secret (64 hex digits from the OS generator).
+pub async fn add_source(
+    client: &Client,
+    name: &str,
+    label: &str,
+    category_map: BTreeMap<String, String>,
+    callback_url: Option<String>,
+) -> Result<String, IntakeError> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name.as_bytes()[0] != b'-'
+        && name.as_bytes()[0] != b'_';
+    if !ok {
+        return Err(IntakeError::Invalid {
+            field: "source".into(),
+            message: format!("{name:?}: lower-case letters, digits, - and _, at most 32"),
+        });
+    }
+    let secret = crate::store::users::new_token()
+        .trim_start_matches("gm_")
+        .to_string();
+    store::put_source(
+        client,
+        &Source {
+            name: name.to_string(),
+            secret: secret.clone(),
+            label: label.to_string(),
+            category_map,
+            callback_url,
+        },
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// The HMAC-SHA256 state over `timestamp + "." + body` (HMAC takes a key of any length).
+fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(mac)
+}
+
+/// `sha256=HEX` of `timestamp + "." + body` under `secret`: what a source sends.
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    mac(secret, timestamp, body)
+        .map(|m| format!("sha256={}", hex::encode(m.finalize().into_bytes())))
+        .unwrap_or_default()
+}
+
+/// Checks a delivery's timestamp and signature (in constant time).
+pub fn verify(
+    secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, IntakeError> {
+    let ts = timestamp.ok_or(IntakeError::Unsigned("no X-Gridmap-Timestamp"))?;
+    let seconds: i64 = ts
+        .trim()
+        .parse()
+        .map_err(|_| IntakeError::Unsigned("X-Gridmap-Timestamp is not unix seconds"))?;
+    let at = DateTime::<Utc>::from_timestamp(seconds, 0)
+        .ok_or(IntakeError::Unsigned("X-Gridmap-Timestamp is out of range"))?;
+    if (now - at).abs() > TimeDelta::seconds(MAX_SKEW_S) {
+        return Err(IntakeError::Unsigned(
+            "the timestamp is more than 5 minutes from now",
+        ));
+    }
+    let given = signature
+        .and_then(|s| s.trim().strip_prefix("sha256="))
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(IntakeError::Unsigned(
+            "X-Gridmap-Signature is not sha256=HEX",
+        ))?;
+    mac(secret, ts, body)
+        .ok_or(IntakeError::Unsigned("the source has no usable secret"))?
+        .verify_slice(&given)
+        .map_err(|_| IntakeError::Unsigned("the signature does not match"))?;
+    Ok(at)
+}
+
+/// The source of `name`, or the one answer for anything unknown.
+pub async fn source(client: &Client, name: &str) -> Result<Source, IntakeError> {
+    store::source(client, name)
+        .await?
+        .ok_or(IntakeError::Unsigned("no such source"))
+}
+
+/// Their category code through the source's map; a code of ours passes as it is.
+pub fn map_category(source: &Source, theirs: &str) -> String {
+    source
+        .category_map
+        .get(theirs)
+        .cloned()
+        .unwrap_or_else(|| theirs.to_string())
+}
+
+/// Takes a delivery once: under the external id's lock, an id already taken answers with its
+/// incident (`false`); else `create` makes the incident and the id is recorded (`true`). A
+/// crash between the two leaves an incident whose id is not recorded (a retry makes another):
+/// the incident is written by the incident loop's own transaction.
+pub async fn take<F, Fut, E>(
+    client: &Client,
+    source: &Source,
+    external_id: &str,
+    create: F,
+) -> Result<(bool, i64), E>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<i64, E>>,
+    E: From<StoreError>,
+{
+    store::lock_item(client, &source.name, external_id, true).await?;
+    let result: Result<(bool, i64), E> = async {
+        if let Some(id) = store::item(client, &source.name, external_id).await? {
+            return Ok((false, id));
+        }
+        let id = create().await?;
+        store::record_item(client, &source.name, external_id, id).await?;
+        Ok((true, id))
+    }
+    .await;
+    let unlocked = store::lock_item(client, &source.name, external_id, false).await;
+    let out = result?;
+    unlocked?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_once_and_only_within_five_minutes() {
+        let now = Utc::now();
+        let ts = now.timestamp().to_string();
+        let body = br#"{"external_id":"A1"}"#;
+        let sig = signature("secret-of-32-characters-at-least!", &ts, body);
+        let secret = "secret-of-32-characters-at-least!";
+        assert!(verify(secret, Some(&ts), Some(&sig), body, now).is_ok());
+        assert!(
+            verify(secret, Some(&ts), Some(&sig), b"{}", now).is_err(),
+            "another body"
+        );
+        assert!(
+            verify(
+                "another-secret-of-32-characters!!",
+                Some(&ts),
+                Some(&sig),
+                body,
+                now
+            )
+            .is_err()
+        );
+        let late = now + TimeDelta::seconds(MAX_SKEW_S + 1);
+        assert!(
+            verify(secret, Some(&ts), Some(&sig), body, late).is_err(),
+            "stale"
+        );
+        assert!(verify(secret, None, Some(&sig), body, now).is_err());
+        assert!(verify(secret, Some(&ts), Some("sha1=00"), body, now).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! The signed intake of the 12345 hotline and video platforms through the real CLI, router and
+//! PostGIS: the secret from `gridmap intake add`, a mapped category, one incident per external
+//! id (also when two deliveries race), and 401 for every signature that does not verify.
+
+use std::process::Command;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestDb, binary, demo_db};
+use crate::http::app_with_atlas;
+
+async fn post(
+    app: &axum::Router,
+    source: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> (StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/intake/{source}"))
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        request = request.header(*k, v);
+    }
+    let response = app
+        .clone()
+        .oneshot(
+            request
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn signed(secret: &str, at: i64, body: &str) -> Vec<(&'static str, String)> {
+    let ts = at.to_string();
+    vec![
+        (
+            "x-gridmap-signature",
+            gridmap::app::intake::signature(secret, &ts, body.as_bytes()),
+        ),
+        ("x-gridmap-timestamp", ts),
+    ]
+}
+
+async fn incidents(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM incidents", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signature_is_401() {
+    let db = demo_db().await;
+    let output = Command::new(binary())
+        .args(["intake", "add", "hotline", "--map", "H-FIRE=0201"])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let secret = stdout.trim().lines().last().unwrap().trim().to_string();
+    assert!(
+        secret.len() >= 32 && secret.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{stdout}"
+    );
+    let (app, _) = app_with_atlas(&db).await;
+    let (x, y, cell): (f64, f64, String) = {
+        let r = db
+            .client()
+            .await
+            .query_one(
+                "SELECT ST_X(geom), ST_Y(geom), cell_code FROM buildings ORDER BY id LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    let now = chrono::Utc::now().timestamp();
+    let body = json!({"external_id": "12345-0001", "category": "H-FIRE", "description": "楼道堆放杂物（12345转办）",
+                      "lon": x, "lat": y, "crs": "cgcs2000"})
+    .to_string();
+    let before = incidents(&db).await;
+    let (status, first) = post(&app, "hotline", &signed(&secret, now, &body), &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let incident = &first["incident"];
+    assert_eq!(incident["source"], "12345 热线");
+    assert_eq!(incident["cell"]["code"], cell.as_str());
+    assert!(
+        incident["category"].as_str().unwrap().contains('/'),
+        "mapped to ours: {incident}"
+    );
+    // The same external id again (a retry): the same incident, nothing new.
+    let (status, again) = post(&app, "hotline", &signed(&secret, now, &body), &body).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["incident"]["id"], incident["id"]);
+    assert_eq!(incidents(&db).await, before + 1);
+    // Two deliveries of a new id racing: one incident.
+    let race = json!({"external_id": "12345-0002", "category": "0201", "description": "占道经营",
+                      "lon": x, "lat": y, "crs": "cgcs2000"})
+    .to_string();
+    let h = signed(&secret, now, &race);
+    let (a, b) = tokio::join!(
+        post(&app, "hotline", &h, &race),
+        post(&app, "hotline", &h, &race)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
+    assert_eq!(a.1["incident"]["id"], b.1["incident"]["id"]);
+    assert_eq!(incidents(&db).await, before + 2);
+    // Every delivery that does not verify is a 401 and writes nothing.
+    let other = json!({"external_id": "12345-0003", "category": "0201", "description": "x",
+                       "lon": x, "lat": y, "crs": "cgcs2000"})
+    .to_string();
+    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+        (
+            "hotline",
+            signed("0000000000000000000000000000000000000000", now, &other),
+        ),
+        ("hotline", signed(&secret, now - 301, &other)),
+        ("hotline", signed(&secret, now + 301, &other)),
+        ("hotline", signed(&secret, now, &body)),
+        ("hotline", vec![]),
+        ("nosuch", signed(&secret, now, &other)),
+    ];
+    for (source, headers) in cases {
+        let (status, answer) = post(&app, source, &headers, &other).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+        assert_eq!(answer["error"]["code"], "bad_signature");
+    }
+    // A signed body with a bad field is a 400 naming it, and writes nothing.
+    let typo = json!({"external_id": "12345-0004", "category": "0201", "description": "x",
+                      "lon": x, "lat": y, "crs": "cgcs2000", "adress": "?"})
+    .to_string();
+    let (status, answer) = post(&app, "hotline", &signed(&secret, now, &typo), &typo).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"]["details"]["field"], "adress");
+    let future = json!({"external_id": "12345-0005", "category": "0201", "description": "x",
+                        "lon": x, "lat": y, "crs": "cgcs2000", "reported_at": "2099-01-01T00:00:00Z"})
+    .to_string();
+    let (status, answer) = post(&app, "hotline", &signed(&secret, now, &future), &future).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"]["details"]["field"], "reported_at");
+    assert_eq!(incidents(&db).await, before + 2);
+}
