@@ -981,6 +981,31 @@ async fn serve_opened(
             }
         }
     });
+    // Results owed to the platforms reports came from (12345, video): pushed every 2 s.
+    let outbox_pool = pool.clone();
+    let outbox = tokio::spawn(async move {
+        let http = match gridmap::app::intake::http_client() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("no outbox delivery: {e}");
+                return;
+            }
+        };
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            every.tick().await;
+            let Ok(mut client) = outbox_pool.get().await else {
+                continue;
+            };
+            match gridmap::app::intake::deliver_due(&mut client, &http, chrono::Utc::now()).await {
+                Ok((0, 0)) => {}
+                Ok((delivered, failed)) => {
+                    tracing::info!("outbox: {delivered} results delivered, {failed} to retry")
+                }
+                Err(e) => tracing::warn!("outbox delivery failed: {e}"),
+            }
+        }
+    });
     let hub = state.live.clone();
     let signal = async move {
         shutdown_signal().await;
@@ -994,6 +1019,7 @@ async fn serve_opened(
     calendar_follower.abort();
     live.abort();
     purger.abort();
+    outbox.abort();
     pool.close();
     tracing::info!("server stopped");
     Ok(())

@@ -101,3 +101,57 @@ pub async fn lock_item(
     client.execute(sql, &[&source, &external_id]).await?;
     Ok(())
 }
+
+/// A result waiting for its delivery, with where it goes.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub attempts: i32,
+    pub payload: Value,
+    pub callback_url: String,
+    pub secret: String,
+}
+
+/// Claims up to `limit` due results (locked until the transaction ends, skipped by other nodes).
+pub async fn due(
+    tx: &tokio_postgres::Transaction<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> StoreResult<Vec<Pending>> {
+    Ok(tx
+        .query(
+            "SELECT o.id, o.attempts, o.payload, s.callback_url, s.secret
+             FROM outbox o JOIN intake_sources s ON s.name = o.source
+             WHERE o.delivered_at IS NULL AND o.next_at <= $1 AND s.callback_url IS NOT NULL
+             ORDER BY o.next_at, o.id LIMIT $2
+             FOR UPDATE OF o SKIP LOCKED",
+            &[&now, &limit],
+        )
+        .await?
+        .iter()
+        .map(|r| Pending {
+            id: r.get(0),
+            attempts: r.get(1),
+            payload: r.get(2),
+            callback_url: r.get(3),
+            secret: r.get(4),
+        })
+        .collect())
+}
+
+/// Marks a result delivered, or records a failed attempt and when to try again.
+pub async fn attempted(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: i64,
+    delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    retry_at: chrono::DateTime<chrono::Utc>,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, delivered_at = $2, next_at = $3, last_error = $4
+         WHERE id = $1",
+        &[&id, &delivered_at, &retry_at, &error],
+    )
+    .await?;
+    Ok(())
+}

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_intake",
         include_str!("../../migrations/0010_intake.sql"),
     ),
+    (
+        "0011_outbox",
+        include_str!("../../migrations/0011_outbox.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

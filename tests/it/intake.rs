@@ -162,3 +162,147 @@ async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signatur
     assert_eq!(answer["error"]["details"]["field"], "reported_at");
     assert_eq!(incidents(&db).await, before + 2);
 }
+
+/// What the loopback callback server saw: (status it answered, delivery id, body, signature ok).
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(u16, String, Value, bool)>>>;
+
+async fn callback_server(secret: String, fail_first: usize) -> (String, Seen) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    let seen: Seen = Default::default();
+    let app = axum::Router::new()
+        .route(
+            "/results",
+            axum::routing::post(
+                move |State((seen, secret)): State<(Seen, String)>,
+                      headers: HeaderMap,
+                      body: axum::body::Bytes| async move {
+                    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+                    let ok = gridmap::app::intake::verify(
+                        &secret,
+                        h("x-gridmap-timestamp"),
+                        h("x-gridmap-signature"),
+                        &body,
+                        chrono::Utc::now(),
+                    )
+                    .is_ok();
+                    let mut seen = seen.lock().unwrap();
+                    let status = if seen.len() < fail_first { 503 } else { 200 };
+                    seen.push((
+                        status,
+                        h("x-gridmap-delivery").unwrap_or_default().to_string(),
+                        serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        ok,
+                    ));
+                    StatusCode::from_u16(status).unwrap()
+                },
+            ),
+        )
+        .with_state((seen.clone(), secret));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/results"), seen)
+}
+
+#[tokio::test]
+async fn a_result_reaches_the_callback_exactly_once_through_the_outbox_after_failures() {
+    let db = demo_db().await;
+    let (app, _) = app_with_atlas(&db).await;
+    let client = db.client().await;
+    // The secret is only known once the source exists, and the server needs it to check: make
+    // the source, then the server, then point the source at the server.
+    let secret =
+        gridmap::app::intake::add_source(&client, "video", "视频", Default::default(), None)
+            .await
+            .unwrap();
+    let (url, seen) = callback_server(secret.clone(), 2).await;
+    client
+        .execute(
+            "UPDATE intake_sources SET callback_url = $1 WHERE name = 'video'",
+            &[&url],
+        )
+        .await
+        .unwrap();
+    let (x, y): (f64, f64) = {
+        let r = client
+            .query_one(
+                "SELECT ST_X(geom), ST_Y(geom) FROM buildings ORDER BY id LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    let body = json!({"external_id": "CAM-7-0001", "category": "0201", "description": "视频告警：消防通道占用",
+                      "lon": x, "lat": y, "crs": "cgcs2000"})
+    .to_string();
+    let (status, made) = post(
+        &app,
+        "video",
+        &signed(&secret, chrono::Utc::now().timestamp(), &body),
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["incident"]["id"].as_i64().unwrap();
+    let http = gridmap::app::intake::http_client().unwrap();
+    let deliver = |at: chrono::DateTime<chrono::Utc>| {
+        let http = http.clone();
+        let config = db.config.clone();
+        async move {
+            // A fresh connection each time, as after a restart: the outbox is in the database.
+            let mut c = gridmap::store::connect(&config).await.unwrap();
+            gridmap::app::intake::deliver_due(&mut c, &http, at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        deliver(chrono::Utc::now()).await,
+        (0, 0),
+        "nothing is owed before the incident closes"
+    );
+    client
+        .execute(
+            "UPDATE incidents SET state = '结案', closed_at = now() WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now() + chrono::TimeDelta::milliseconds(100);
+    assert_eq!(deliver(now).await, (0, 1), "the callback answers 503");
+    assert_eq!(deliver(now).await, (0, 0), "not due again for 5 s");
+    assert_eq!(deliver(now + chrono::TimeDelta::seconds(6)).await, (0, 1));
+    assert_eq!(deliver(now + chrono::TimeDelta::seconds(30)).await, (1, 0));
+    assert_eq!(
+        deliver(now + chrono::TimeDelta::hours(2)).await,
+        (0, 0),
+        "delivered once"
+    );
+    client
+        .execute(
+            "UPDATE incidents SET state = '评价', rating = '满意' WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        deliver(now + chrono::TimeDelta::hours(2)).await,
+        (1, 0),
+        "the rating is a result too"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4);
+    assert!(
+        seen.iter().all(|s| s.3),
+        "every delivery is signed with the source's secret"
+    );
+    let ok: Vec<&(u16, String, Value, bool)> = seen.iter().filter(|s| s.0 == 200).collect();
+    assert_eq!(ok.len(), 2);
+    assert_eq!(ok[0].2["external_id"], "CAM-7-0001");
+    assert_eq!(ok[0].2["state"], "结案");
+    assert_eq!(ok[1].2["rating"], "满意");
+    assert_ne!(ok[0].1, ok[1].1, "each result has its own delivery id");
+    assert_eq!(seen[0].1, ok[0].1, "a retry keeps its delivery id");
+}

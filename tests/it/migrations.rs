@@ -21,7 +21,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             .collect();
     files.sort();
     assert_eq!(
-        files[..10],
+        files[..11],
         [
             "0001_schema",
             "0002_sibling_overlap_guard",
@@ -32,7 +32,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0007_tokens_calendar",
             "0008_field",
             "0009_teams",
-            "0010_intake"
+            "0010_intake",
+            "0011_outbox"
         ]
     );
     assert_eq!(first, files);
