@@ -32,7 +32,7 @@ const csvField = (v) => {
 };
 
 export function setupVote(ctx) {
-  const { api, raw, busy, showError, localError, say, explain, saveBlob, openPdf, cellLabel, normCell, isCode } = ctx;
+  const { api, busy, showError, localError, say, explain, saveBlob, openPdf, cellLabel, normCell, isCode, uploadFile } = ctx;
   const V = {
     cell: null, // the cell whose grids are shown
     electors: null, // its electorate, null until read (or when refused)
@@ -202,20 +202,8 @@ export function setupVote(ctx) {
 
   $('elector-import-form').addEventListener('submit', async (e) => {
     e.preventDefault();
-    const form = $('elector-import-form');
-    const file = $('elector-file').files[0];
-    if (!file) { showError(form, localError('body', '请选择 .xlsx 或 .csv 文件')); return; }
-    if (file.size > 64 * 1024 * 1024) { showError(form, localError('body', '文件超过 64 MB')); return; }
-    say(`正在导入 ${file.name}…`);
-    const report = await busy($('elector-import-submit'), form, async () => {
-      const r = await raw('/api/v1/import/electors', {
-        method: 'POST',
-        body: file,
-        headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json' },
-      });
-      return r.json();
-    }, '导入失败：');
-    if (!report) { say(''); return; }
+    const report = await uploadFile('elector-import-form', 'elector-file', 'elector-import-submit', '/api/v1/import/electors');
+    if (!report) return;
     V.report = report;
     renderImport(report);
     say(`测评人导入完成：新增 ${report.added}，已有 ${report.unchanged}，拒绝 ${report.rejected}`, report.rejected ? 'error' : 'ok');

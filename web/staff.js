@@ -525,22 +525,32 @@ $('add-form').addEventListener('submit', async (e) => {
 });
 
 // ---------------------------------------------------------------- the import
-$('import-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const form = $('import-form');
-  const file = $('import-file').files[0];
-  if (!file) { showError(form, localError('body', '请选择 .xlsx 或 .csv 文件')); return; }
-  if (file.size > 64 * 1024 * 1024) { showError(form, localError('body', '文件超过 64 MB')); return; }
+/**
+ * Sends the file chosen in `fileId` as it is (xlsx or CSV) to `url` from `formId`, the button
+ * `submitId` busy meanwhile: the server's per-row report, or null (the refusal shown at the form).
+ */
+async function uploadFile(formId, fileId, submitId, url) {
+  const form = $(formId);
+  const file = $(fileId).files[0];
+  if (!file) { showError(form, localError('body', '请选择 .xlsx 或 .csv 文件')); return null; }
+  if (file.size > 64 * 1024 * 1024) { showError(form, localError('body', '文件超过 64 MB')); return null; }
   say(`正在导入 ${file.name}…`);
-  const report = await busy($('import-submit'), form, async () => {
-    const r = await raw('/api/v1/import/staff', {
+  const report = await busy($(submitId), form, async () => {
+    const r = await raw(url, {
       method: 'POST',
       body: file,
       headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json' },
     });
     return r.json();
   }, '导入失败：');
-  if (!report) { say(''); return; }
+  if (!report) say('');
+  return report;
+}
+
+$('import-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const report = await uploadFile('import-form', 'import-file', 'import-submit', '/api/v1/import/staff');
+  if (!report) return;
   S.report = report;
   renderImport(report);
   say(`导入完成：写入 ${report.written}，未变 ${report.unchanged}，拒绝 ${report.rejected}`, report.rejected ? 'error' : 'ok');
@@ -710,7 +720,7 @@ $('entry-form').addEventListener('submit', async (e) => {
 
 // ---------------------------------------------------------------- 满意度测评与公示
 const vote = setupVote({
-  api, raw, busy, showError, localError, say, explain, saveBlob, openPdf, cellLabel, normCell, isCode,
+  api, raw, busy, showError, localError, say, explain, saveBlob, openPdf, cellLabel, normCell, isCode, uploadFile,
   names: S.names,
   me: () => S.me,
   team: () => S.team,

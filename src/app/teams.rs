@@ -401,16 +401,12 @@ async fn check_role(client: &Client, role: &str) -> Result<(), TeamError> {
     }
 }
 
+/// The staff file's phone rule, for a phone typed into the API.
 fn check_phone(field: &str, phone: Option<&str>) -> Result<(), TeamError> {
-    if let Some(p) = phone {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        if !p.chars().all(|c| c.is_ascii_digit() || "-+ ".contains(c))
-            || !(5..=20).contains(&digits)
-        {
-            return Err(invalid(field, format!("{p:?} is not a phone number")));
-        }
+    match phone.map(file::phone_of) {
+        Some(Err(e)) => Err(invalid(field, e)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Adds a person with a first membership; returns (staff id, membership id).
@@ -769,7 +765,7 @@ pub async fn add_electors(
     }
     for (i, (name, kind)) in list.iter().enumerate() {
         text(&format!("electors[{i}].name"), name, 40)?;
-        if !["党员", "村民代表", "居民代表"].contains(&kind.as_str()) {
+        if !team::ELECTOR_KINDS.contains(&kind.as_str()) {
             return Err(invalid(
                 &format!("electors[{i}].kind"),
                 format!("{kind:?}: use 党员, 村民代表 or 居民代表"),

@@ -11,7 +11,7 @@ use calamine::{Data, Reader};
 use chrono::NaiveDate;
 
 use super::registry::{RegistryFileError, Rejected, decode};
-use crate::domain::team::yes_no;
+use crate::domain::team::{ELECTOR_KINDS, yes_no};
 
 /// One staff row.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +188,7 @@ pub fn parse_electors(
                 )));
             }
             let kind = get("kind").ok_or_else(|| reject("类别 is empty".into()))?;
-            if !["党员", "村民代表", "居民代表"].contains(&kind) {
+            if !ELECTOR_KINDS.contains(&kind) {
                 return Err(reject(format!(
                     "类别 {kind:?}: use 党员, 村民代表 or 居民代表"
                 )));
@@ -270,7 +270,7 @@ fn record_of<'a>(
 
 /// A phone number: digits with optional `-`, `+` or spaces, 5 to 20 digits (mobile, landline
 /// with area code, or a short hotline such as 12345).
-fn phone_of(s: &str) -> Result<String, String> {
+pub fn phone_of(s: &str) -> Result<String, String> {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     if s.chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '))

@@ -134,6 +134,9 @@ pub fn half_year(s: &str, today: NaiveDate) -> Option<Period> {
     Some(Period { from, to, today })
 }
 
+/// Who votes in the 满意度测评 on a grid's 网格长: party members and representatives.
+pub const ELECTOR_KINDS: [&str; 3] = ["党员", "村民代表", "居民代表"];
+
 /// The three levels of the 满意度测评.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub enum Choice {

@@ -67,6 +67,23 @@ impl AuthLimiter {
     }
 }
 
+impl AuthLimiter {
+    /// The gate of an endpoint that takes a guessable secret (a pairing or ballot code): a 429
+    /// while `addr` is limited.
+    pub fn admit(&self, addr: IpAddr) -> Result<(), ApiError> {
+        self.check(addr)
+            .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })
+    }
+
+    /// Counts a wrong guess from `addr` and answers `refusal`, or a 429 when it was one too many.
+    pub fn wrong_guess(&self, addr: IpAddr, refusal: ApiError) -> ApiError {
+        match self.failed(addr) {
+            Ok(()) => refusal,
+            Err(retry_after_s) => ApiError::TooManyRequests { retry_after_s },
+        }
+    }
+}
+
 impl Default for AuthLimiter {
     fn default() -> Self {
         AuthLimiter::new(FAILED_AUTH_PER_MINUTE)

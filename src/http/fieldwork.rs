@@ -51,10 +51,7 @@ pub async fn pair(
     ClientAddr(addr): ClientAddr,
     JsonBody(body): JsonBody<PairBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state
-        .auth_limiter
-        .check(addr)
-        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    state.auth_limiter.admit(addr)?;
     let mut client = Db::get(&state).await?;
     match use_case::pair(&mut client, &body.code, &body.device).await {
         Ok((token, user)) => Ok((
@@ -64,10 +61,7 @@ pub async fn pair(
             ),
         )),
         Err(e @ (FieldError::NotFound(_) | FieldError::Conflict(_))) => {
-            if let Err(retry_after_s) = state.auth_limiter.failed(addr) {
-                return Err(ApiError::TooManyRequests { retry_after_s });
-            }
-            Err(e.into())
+            Err(state.auth_limiter.wrong_guess(addr, e.into()))
         }
         Err(e) => Err(e.into()),
     }

@@ -607,20 +607,12 @@ pub async fn ballot(
     ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
 ) -> Result<Json<use_case::BallotView>, ApiError> {
-    state
-        .auth_limiter
-        .check(addr)
-        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    state.auth_limiter.admit(addr)?;
     let client = Db::get(&state).await?;
     let atlas = state.atlas.load_full();
     match use_case::ballot(&client, &atlas, &code).await {
         Ok(v) => Ok(Json(v)),
-        Err(e) => {
-            if let Err(retry_after_s) = state.auth_limiter.failed(addr) {
-                return Err(ApiError::TooManyRequests { retry_after_s });
-            }
-            Err(e.into())
-        }
+        Err(e) => Err(state.auth_limiter.wrong_guess(addr, e.into())),
     }
 }
 
@@ -643,18 +635,12 @@ pub async fn cast(
     Path(code): Path<String>,
     JsonBody(body): JsonBody<CastBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state
-        .auth_limiter
-        .check(addr)
-        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    state.auth_limiter.admit(addr)?;
     let mut client = Db::get(&state).await?;
     match use_case::cast(&mut client, &code, &body.choice).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(json!({"counted": true})))),
         Err(e @ use_case::TeamError::NotFound(_)) => {
-            if let Err(retry_after_s) = state.auth_limiter.failed(addr) {
-                return Err(ApiError::TooManyRequests { retry_after_s });
-            }
-            Err(e.into())
+            Err(state.auth_limiter.wrong_guess(addr, e.into()))
         }
         Err(e) => Err(e.into()),
     }

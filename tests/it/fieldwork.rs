@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use gridmap::domain::role::Role;
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, call, demo_db, user};
+use crate::harness::{TestDb, call, demo_db, json, user};
 
 fn uuid(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012x}")
@@ -26,22 +26,6 @@ async fn app(db: &TestDb) -> (axum::Router, gridmap::http::AppState, tempfile::T
         .await
         .unwrap();
     (gridmap::http::router(state.clone()), state, photos)
-}
-
-async fn json(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (StatusCode, Value) {
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        body.to_string().into_bytes()
-    };
-    let (status, _, out) = call(app, method, uri, token, Some("application/json"), bytes).await;
-    (status, serde_json::from_slice(&out).unwrap_or(Value::Null))
 }
 
 /// The grid with the most buildings, and its buildings `(id, lon, lat)`.

@@ -184,6 +184,26 @@ pub async fn call(
     (status, headers, bytes.to_vec())
 }
 
+/// A JSON request (`Value::Null` = no body) → the status and the parsed answer (`Null` if none).
+pub async fn json(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    let (status, _, out) = call(app, method, uri, token, Some("application/json"), bytes).await;
+    (
+        status,
+        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// A user with a role (and grids), its token returned.
 pub async fn user(
     db: &TestDb,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use gridmap::domain::role::Role;
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, binary, call, demo_db, user};
+use crate::harness::{TestDb, binary, call, demo_db, json, user};
 use crate::http::app_with_atlas;
 
 const VILLAGE: &str = "520328004016";
@@ -18,22 +18,6 @@ const G1: &str = "520328004016001";
 const G2: &str = "520328004016002";
 /// A grid of another village.
 const ELSEWHERE: &str = "520328004001001";
-
-async fn json(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (StatusCode, Value) {
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        body.to_string().into_bytes()
-    };
-    let (status, _, out) = call(app, method, uri, token, Some("application/json"), bytes).await;
-    (status, serde_json::from_slice(&out).unwrap_or(Value::Null))
-}
 
 fn tool(program: &str, args: &[&str], bytes: &[u8], ext: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
