@@ -279,6 +279,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         name: "指挥中心".into(),
         role: Role::Command,
         cells: vec![],
+        department: None,
     };
     let calendar = gridmap::config::calendar(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -346,6 +347,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         name: "bench".into(),
         role: Role::Admin,
         cells: vec![],
+        department: None,
     };
     let now = chrono::Utc::now();
     {

@@ -216,6 +216,9 @@ enum UserAction {
         /// The token stops working after this long: e.g. 90d, 12h, 30m (default: never).
         #[arg(long)]
         expires: Option<String>,
+        /// The department (its code) of a user with role department.
+        #[arg(long)]
+        department: Option<String>,
     },
     /// Revoke tokens at once: all of a user's (by NAME) or one (by the token or its beginning).
     Revoke {
@@ -404,8 +407,34 @@ async fn run(cli: Cli) -> Result<(), String> {
                     role,
                     cells,
                     expires,
+                    department,
                 },
         } => {
+            match (role, &department) {
+                (Role::Department, Some(code)) => {
+                    if expires.is_some() || !cells.is_empty() {
+                        return Err(
+                            "a department user takes --department only (no --cells, no --expires)"
+                                .into(),
+                        );
+                    }
+                    let code = code.clone();
+                    return with_database(url, &cli.data_dir, |mut client| async move {
+                        let token = gridmap::app::departments::add_user(&mut client, &name, &code)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        Ok(format!(
+                            "created user {name} of department {code}; its token (shown only now):\n{token}"
+                        ))
+                    })
+                    .await;
+                }
+                (Role::Department, None) => {
+                    return Err("--role department needs --department CODE".into());
+                }
+                (_, Some(_)) => return Err("--department is for --role department".into()),
+                _ => {}
+            }
             let expires_at = expires
                 .as_deref()
                 .map(parse_expiry)
@@ -808,6 +837,7 @@ async fn import_staff(
             name: "gridmap import".into(),
             role: gridmap::domain::role::Role::Admin,
             cells: Vec::new(),
+            department: None,
         };
         let today = gridmap::domain::duty::local_day(chrono::Utc::now());
         let report =
@@ -913,6 +943,10 @@ async fn serve_opened(
                 tracing::info!(
                     "seeded {seeded} synthetic demo incidents (labelled 演示) over the last week"
                 );
+                let departments = gridmap::app::demo::seed_departments(&mut client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!("seeded {departments} demo departments and a 准入清单");
                 let patrols = gridmap::app::demo::seed_week_of_field_work(
                     &mut client,
                     &gridmap::config::calendar(&settings.holidays_dir),

@@ -220,3 +220,90 @@ pub async fn seed_week_of_field_work(
 async fn client_grids(client: &Client) -> StoreResult<Vec<String>> {
     crate::store::fieldwork::busiest_grids(client, 8).await
 }
+
+/// The demo's departments (labelled 演示 by their names' towns): each township's 派出所 and
+/// 综合执法中队, three county departments, and an approved 准入清单 with its approval record.
+/// Returns the departments made.
+pub async fn seed_departments(client: &mut Client) -> StoreResult<usize> {
+    use crate::store::departments::{self as dept, DepartmentRow, NewMatter};
+    let row = |code: String, name: String, kind: &str, township: Option<String>, cats: &[&str]| {
+        DepartmentRow {
+            code,
+            name,
+            kind: kind.into(),
+            level: if township.is_some() {
+                "township"
+            } else {
+                "county"
+            }
+            .into(),
+            township,
+            report_hours: 2,
+            phone: None,
+            categories: cats.iter().map(|c| c.to_string()).collect(),
+            retired: false,
+        }
+    };
+    let mut made = Vec::new();
+    for (code, name) in crate::store::demo::townships(client).await? {
+        made.push(row(
+            format!("pcs-{code}"),
+            format!("{name}派出所"),
+            "派出所",
+            Some(code.clone()),
+            &["0501", "0502", "0503", "0205"],
+        ));
+        made.push(row(
+            format!("zhzf-{code}"),
+            format!("{name}综合执法中队"),
+            "站所",
+            Some(code.clone()),
+            &["0402", "0403", "0401"],
+        ));
+    }
+    made.push(row(
+        "zjj".into(),
+        "县住房和城乡建设局".into(),
+        "县直部门",
+        None,
+        &["0203", "0402"],
+    ));
+    made.push(row(
+        "yjj".into(),
+        "县应急管理局".into(),
+        "县直部门",
+        None,
+        &["0201", "0202", "0204"],
+    ));
+    made.push(row(
+        "rsj".into(),
+        "县人力资源和社会保障局".into(),
+        "县直部门",
+        None,
+        &["0104", "0301"],
+    ));
+    for d in &made {
+        dept::put(client, d).await?;
+    }
+    let matters = [
+        ("消防安全隐患排查", "0201", "yjj", "发现上报"),
+        ("危房排查", "0203", "zjj", "发现上报"),
+        ("欠薪线索收集", "0104", "rsj", "协助处置"),
+    ];
+    for (name, category, department, duty) in matters {
+        let id = dept::propose(
+            client,
+            &NewMatter {
+                name,
+                category: Some(category),
+                department,
+                grid_duty: duty,
+                basis: Some("演示：县网格事项准入清单"),
+                proposed_by: "演示指挥中心",
+            },
+        )
+        .await?;
+        dept::decide(client, id, "approved", "演示管理员", Some("演示")).await?;
+    }
+    Ok(made.len())
+}

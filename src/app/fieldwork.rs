@@ -934,6 +934,7 @@ async fn apply_incident(
                     address: address.clone(),
                     source: "网格员巡查".into(),
                     severity: None,
+                    attributes: None,
                     photos: photos
                         .iter()
                         .map(|h| format!("/api/v1/photos/{h}"))

@@ -12,6 +12,7 @@ use tokio_postgres::Client;
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access, may_act_on_incident};
 use crate::domain::calendar::Calendar;
+use crate::domain::incident::Stages;
 use crate::domain::incident::{self, Action, Current, Level, STAGE, Situation, State};
 use crate::domain::kpi::{KpiIncident, Kpis, kpis};
 use crate::domain::sla::Clock;
@@ -34,6 +35,8 @@ pub enum IncidentError {
     OutsideAtlas { lon: f64, lat: f64 },
     #[error("this incident is not in your grids")]
     NotYours,
+    #[error(transparent)]
+    BadAttribute(#[from] crate::domain::attribute::BadAttribute),
     #[error("{action} is not possible in state {}{}; allowed: {}", state.as_str(), if *suspended { " (挂账)" } else { "" }, allowed.join("、"))]
     Illegal {
         action: &'static str,
@@ -55,6 +58,10 @@ pub struct Report {
     pub source: String,
     pub severity: Option<i16>,
     pub photos: Vec<String>,
+    /// Extra fields of the category, as given (checked here against its attributes). `None`
+    /// from a path that has no way to ask for them (the field app, a platform feed): what is
+    /// given is still checked, but a required one is not demanded.
+    pub attributes: Option<std::collections::BTreeMap<String, Value>>,
 }
 
 /// A reported incident and how close to a border it lies.
@@ -147,7 +154,13 @@ pub async fn report(
         now,
         rules.days(STAGE, level.as_str(), &category.code),
     );
+    let defs = crate::store::departments::attributes(client, &category.code).await?;
+    let attributes = match &report.attributes {
+        Some(given) => crate::domain::attribute::check(&defs, given)?,
+        None => Value::Object(Default::default()),
+    };
     let path = path_of(&categories, category);
+    let stages = Stages::at_report(calendar, &rules, level, &category.code, now);
     let new = NewIncident {
         category: &path,
         description: &report.description,
@@ -165,6 +178,8 @@ pub async fn report(
         budget_seconds: clock.budget,
         deadline_at: clock.status(calendar, now).deadline_at,
         photos: &report.photos,
+        stages,
+        attributes: &attributes,
     };
     let row = store::create(client, &new, payload).await?;
     Ok(Reported {
@@ -190,7 +205,7 @@ pub async fn act(
     let rules = store::sla_rules(client).await?;
     let categories = store::categories(client).await?;
     let decide = |row: &IncidentRow| {
-        if !may_act_on_incident(user.role, &user.cells, row.cell.as_deref()) {
+        if !may_act_on_incident(&user.viewer(), row.cell.as_deref()) {
             return Err(IncidentError::NotYours);
         }
         let situation = Situation {
@@ -205,6 +220,7 @@ pub async fn act(
             rating: row.rating.clone(),
             closed_at: row.closed_at,
             category_code: code_of_path(&categories, &row.category),
+            stages: row.stages,
         };
         incident::transition(&current, action, calendar, &rules, now)
             .map(|change| (change, note))
@@ -225,14 +241,19 @@ pub async fn list(
     user: &User,
     mut filter: IncidentFilter,
 ) -> Result<Vec<(IncidentRow, IncidentAccess)>, IncidentError> {
-    if user.role == crate::domain::role::Role::Worker {
-        filter.cells_within = Some(user.cells.clone());
+    match user.role {
+        crate::domain::role::Role::Worker => filter.cells_within = Some(user.cells.clone()),
+        // A department lists the incidents it has a part in (no department: none at all).
+        crate::domain::role::Role::Department => {
+            filter.department = Some(user.department.clone().unwrap_or_default())
+        }
+        _ => {}
     }
     Ok(store::list(client, &filter)
         .await?
         .into_iter()
         .filter_map(|row| {
-            let access = incident_access(user.role, &user.cells, row.cell.as_deref());
+            let access = incident_access(&user.viewer(), row.cell.as_deref(), &row.departments());
             (access != IncidentAccess::Denied).then_some((row, access))
         })
         .collect())
@@ -245,15 +266,33 @@ pub async fn show(
     id: i64,
 ) -> Result<(IncidentRow, IncidentAccess, Vec<EventRow>), IncidentError> {
     let row = store::load(client, id).await?;
-    let access = incident_access(user.role, &user.cells, row.cell.as_deref());
+    let access = incident_access(&user.viewer(), row.cell.as_deref(), &row.departments());
     if access == IncidentAccess::Denied {
         return Err(IncidentError::NotYours);
     }
     let mut events = store::events(client, id).await?;
-    if access == IncidentAccess::Summary {
-        for event in &mut events {
-            event.note = None;
+    match access {
+        IncidentAccess::Summary => {
+            for event in &mut events {
+                event.note = None;
+            }
         }
+        // A department reads the notes of the incident's own loop and its own steps, not what
+        // other departments reported.
+        IncidentAccess::Part => {
+            let own = user.department.clone().unwrap_or_default();
+            for event in &mut events {
+                let theirs = matches!(event.action.as_str(), "报到" | "办结")
+                    && !event
+                        .note
+                        .as_deref()
+                        .is_some_and(|n| n == own || n.starts_with(&format!("{own}:")));
+                if theirs {
+                    event.note = None;
+                }
+            }
+        }
+        IncidentAccess::Full | IncidentAccess::Denied => {}
     }
     Ok((row, access, events))
 }
@@ -312,6 +351,8 @@ pub async fn stats(
             ),
             closed_at: r.closed_at,
             rating: r.rating.clone(),
+            response_due: r.stages.response_due,
+            responded_at: r.stages.accepted_at,
         })
         .collect();
     let (total, groups) = kpis(&input, query.from, query.to, now, query.unit_prefix);

@@ -166,6 +166,124 @@ where
     Ok(out)
 }
 
+/// A delivery as the caller parsed it (after its signature verified): their category, not yet
+/// mapped; the point already in CGCS2000.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub external_id: String,
+    pub category: String,
+    pub description: String,
+    pub point: geo_types::Coord<f64>,
+    pub source_crs: String,
+    pub reported_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery as it arrived: the source named in the path, the two headers, the exact bytes.
+pub struct Signed<'a> {
+    pub source: &'a str,
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// What a delivery made: its incident, and whether this delivery made it (`false`: the
+/// external id was taken before).
+pub struct Received {
+    pub created: bool,
+    pub row: crate::store::incidents::IncidentRow,
+    pub external_id: String,
+    pub source: String,
+}
+
+/// Receives one delivery: the source and signature verified over the exact bytes before
+/// anything is parsed (`parse`, the caller's, reads the body), the values checked (naming the
+/// field), the category mapped, and the incident reported once per external id — under the id's
+/// lock, held on `lock` while `client` writes the incident. `payload` shapes its live event.
+#[allow(clippy::too_many_arguments)]
+pub async fn receive<E>(
+    lock: &Client,
+    client: &mut Client,
+    atlas: &crate::atlas::Atlas,
+    calendar: &crate::domain::calendar::Calendar,
+    signed: Signed<'_>,
+    parse: impl FnOnce(&[u8]) -> Result<Delivery, E>,
+    now: DateTime<Utc>,
+    payload: impl FnOnce(&crate::store::incidents::IncidentRow) -> serde_json::Value,
+) -> Result<Received, E>
+where
+    E: From<IntakeError> + From<StoreError>,
+{
+    let source = source(lock, signed.source).await?;
+    verify(
+        &source.secret,
+        signed.timestamp,
+        signed.signature,
+        signed.body,
+        now,
+    )?;
+    let delivery = parse(signed.body)?;
+    let invalid = |field: &str, message: &str| IntakeError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    };
+    let external_id = delivery.external_id.trim().to_string();
+    if external_id.is_empty() || external_id.chars().count() > 128 {
+        return Err(invalid("external_id", "1 to 128 characters").into());
+    }
+    let description = delivery.description.trim().to_string();
+    if description.is_empty() {
+        return Err(invalid("description", "required").into());
+    }
+    let reported_at = match delivery.reported_at {
+        Some(t) if t > now + TimeDelta::seconds(MAX_SKEW_S) => {
+            return Err(invalid("reported_at", "not in the future").into());
+        }
+        Some(t) => t.min(now),
+        None => now,
+    };
+    let report = crate::app::incidents::Report {
+        category: map_category(&source, delivery.category.trim()),
+        description,
+        point: delivery.point,
+        source_crs: delivery.source_crs,
+        address: None,
+        source: source.label.clone(),
+        severity: None,
+        photos: Vec::new(),
+        attributes: None,
+    };
+    // The platform reports as the command centre would: it sees every grid.
+    let reporter = crate::store::users::User {
+        id: 0,
+        name: format!("intake:{}", source.name),
+        role: crate::domain::role::Role::Command,
+        cells: Vec::new(),
+        department: None,
+    };
+    let (created, id) = take(lock, &source, &external_id, || async {
+        let reported = crate::app::incidents::report(
+            client,
+            atlas,
+            calendar,
+            &reporter,
+            report,
+            reported_at,
+            payload,
+        )
+        .await
+        .map_err(IntakeError::from)?;
+        Ok::<i64, IntakeError>(reported.row.id)
+    })
+    .await?;
+    let row = crate::store::incidents::load(lock, id).await?;
+    Ok(Received {
+        created,
+        row,
+        external_id,
+        source: source.name,
+    })
+}
+
 /// The wait before attempt `n + 1` of a failed delivery: 5 s doubling, at most an hour.
 pub fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds((5i64 << attempts.clamp(0, 10)).min(3600))

@@ -5,6 +5,7 @@
 pub mod atlas;
 pub mod calendar;
 pub mod demo;
+pub mod departments;
 pub mod fieldwork;
 pub mod incidents;
 pub mod intake;

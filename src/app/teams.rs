@@ -1281,6 +1281,7 @@ pub async fn scores(
         name: "assessment".into(),
         role: Role::Admin,
         cells: Vec::new(),
+        department: None,
     };
     let workers = if half.from <= today {
         fieldwork::compliance(client, atlas, calendar, &system, Some(under), half)
@@ -1424,69 +1425,38 @@ pub async fn enter_score(
 
 /// The scores as CSV (UTF-8 with BOM, so Excel reads the Chinese) or xlsx.
 pub fn export_scores(view: &ScoresView, xlsx: bool) -> Result<Vec<u8>, TeamError> {
-    let items: Vec<(String, String)> = view
-        .people
-        .first()
-        .map(|p| {
-            p.score
-                .items
-                .iter()
-                .map(|i| (i.key.clone(), i.name.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    use crate::codec::table::{self, Cell, Format};
     let mut header: Vec<String> = ["姓名", "角色", "网格编码", "网格"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    header.extend(items.iter().map(|(_, n)| n.clone()));
+    if let Some(p) = view.people.first() {
+        header.extend(p.score.items.iter().map(|i| i.name.clone()));
+    }
     header.extend(["总分".to_string(), "补贴（元）".to_string()]);
-    if xlsx {
-        let mut book = rust_xlsxwriter::Workbook::new();
-        let sheet = book.add_worksheet();
-        let err = |e: rust_xlsxwriter::XlsxError| TeamError::Print(PosterError::Pdf(e.to_string()));
-        sheet
-            .set_name(format!("{} 千分制", view.period))
-            .map_err(err)?;
-        for (c, h) in header.iter().enumerate() {
-            sheet.write_string(0, c as u16, h).map_err(err)?;
-        }
-        for (r, p) in view.people.iter().enumerate() {
-            let row = r as u32 + 1;
-            for (c, v) in [&p.name, &p.role, &p.cell, &p.grid].iter().enumerate() {
-                sheet.write_string(row, c as u16, v.as_str()).map_err(err)?;
-            }
-            let mut c = 4u16;
-            for i in &p.score.items {
-                sheet.write_number(row, c, i.points).map_err(err)?;
-                c += 1;
-            }
-            sheet.write_number(row, c, p.score.total).map_err(err)?;
-            sheet.write_number(row, c + 1, p.score.yuan).map_err(err)?;
-        }
-        return book.save_to_buffer().map_err(err);
-    }
-    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let csv_err = |e: csv::Error| TeamError::Print(PosterError::Pdf(e.to_string()));
-        w.write_record(&header).map_err(csv_err)?;
-        for p in &view.people {
-            let mut rec = vec![
-                p.name.clone(),
-                p.role.clone(),
-                p.cell.clone(),
-                p.grid.clone(),
-            ];
-            rec.extend(p.score.items.iter().map(|i| format!("{:.1}", i.points)));
-            rec.push(format!("{:.1}", p.score.total));
-            rec.push(format!("{:.1}", p.score.yuan));
-            w.write_record(&rec).map_err(csv_err)?;
-        }
-        w.flush()
-            .map_err(|e| TeamError::Print(PosterError::Pdf(e.to_string())))?;
-    }
-    Ok(out)
+    let rows: Vec<Vec<Cell>> = view
+        .people
+        .iter()
+        .map(|p| {
+            let mut row: Vec<Cell> = [&p.name, &p.role, &p.cell, &p.grid]
+                .iter()
+                .map(|v| Cell::Text(v.to_string()))
+                .collect();
+            row.extend(p.score.items.iter().map(|i| Cell::Number(i.points)));
+            row.extend([Cell::Number(p.score.total), Cell::Number(p.score.yuan)]);
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let format = if xlsx { Format::Xlsx } else { Format::Csv };
+    table::write(
+        format,
+        &format!("{} 千分制", view.period),
+        &header,
+        &rows,
+        1,
+    )
+    .map_err(|e| TeamError::Print(PosterError::Pdf(e.to_string())))
 }
 
 // ---- 公示 ----

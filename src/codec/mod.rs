@@ -5,3 +5,4 @@ pub mod cells;
 pub mod place;
 pub mod registry;
 pub mod staff;
+pub mod table;

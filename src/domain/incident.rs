@@ -11,6 +11,87 @@ use super::sla::{Clock, Rules};
 
 /// The clock stage deadline rules are looked up under.
 pub const STAGE: &str = "处置";
+/// The response stage (受理/响应): working days from the report to 受理.
+pub const RESPONSE_STAGE: &str = "受理";
+/// The forwarding stage (000: "应当在2个工作日内报送县相关职能部门"): working days from the
+/// incident reaching the township to its forwarding to the county — a deadline to forward, not
+/// to solve.
+pub const FORWARD_STAGE: &str = "上报";
+
+/// The stage clocks beside the 处置 clock: when the response and the forwarding are due and
+/// when they happened. Empty for incidents recorded before these clocks existed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stages {
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub response_due: Option<DateTime<Utc>>,
+    pub forward_due: Option<DateTime<Utc>>,
+    pub forwarded_at: Option<DateTime<Utc>>,
+}
+
+impl Stages {
+    /// The stage clocks of an incident reported at `now` at `level`: its response due after the
+    /// rule's days, and at the township its forwarding clock started.
+    pub fn at_report(
+        calendar: &Calendar,
+        rules: &Rules,
+        level: Level,
+        category: &str,
+        now: DateTime<Utc>,
+    ) -> Stages {
+        let mut stages = Stages {
+            response_due: Some(
+                calendar.deadline(now, rules.days(RESPONSE_STAGE, level.as_str(), category)),
+            ),
+            ..Stages::default()
+        };
+        stages.reach(calendar, rules, level, category, now);
+        stages
+    }
+
+    /// The incident reaches `level` at `now`: at the township the forwarding clock starts; at
+    /// the county the forwarding is done.
+    pub fn reach(
+        &mut self,
+        calendar: &Calendar,
+        rules: &Rules,
+        level: Level,
+        category: &str,
+        now: DateTime<Utc>,
+    ) {
+        match level {
+            Level::Township if self.forward_due.is_none() => {
+                self.forward_due = Some(calendar.deadline(
+                    now,
+                    rules.days(FORWARD_STAGE, Level::Township.as_str(), category),
+                ));
+            }
+            Level::County if self.forwarded_at.is_none() => self.forwarded_at = Some(now),
+            _ => {}
+        }
+    }
+}
+
+/// One stage clock as shown: due, done, and whether it was (or is now) late.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StageStatus {
+    pub due: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub late: bool,
+}
+
+/// The status of a stage due at `due` and done at `done` (late when done after it, or still
+/// not done past it at `now`); `None` when the stage has no clock.
+pub fn stage_status(
+    due: Option<DateTime<Utc>>,
+    done: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<StageStatus> {
+    due.map(|due| StageStatus {
+        due,
+        done_at: done,
+        late: done.unwrap_or(now) > due,
+    })
+}
 
 /// Where an incident stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -351,6 +432,7 @@ pub struct Current {
     pub closed_at: Option<DateTime<Utc>>,
     /// The category's code (e.g. `0201`), for the deadline rule of a fresh clock.
     pub category_code: String,
+    pub stages: Stages,
 }
 
 /// What an action changes: the new state, level and clock, and the deadline they give.
@@ -363,6 +445,7 @@ pub struct Change {
     pub supervision: Option<String>,
     pub rating: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub stages: Stages,
 }
 
 /// The whole transition of one action at `now`: the loop's rule (`apply`), then the clock —
@@ -396,6 +479,13 @@ pub fn transition(
         Action::Close => Some(now),
         _ => current.closed_at,
     };
+    let mut stages = current.stages;
+    if *action == Action::Accept && stages.accepted_at.is_none() {
+        stages.accepted_at = Some(now);
+    }
+    if effect.level != situation.level {
+        stages.reach(calendar, rules, effect.level, &current.category_code, now);
+    }
     let status = clock.status(calendar, closed_at.unwrap_or(now));
     Ok(Change {
         state: effect.state,
@@ -411,6 +501,7 @@ pub fn transition(
             _ => current.rating.clone(),
         },
         closed_at,
+        stages,
     })
 }
 
@@ -448,6 +539,7 @@ mod tests {
             rating: None,
             closed_at: None,
             category_code: "0101".into(),
+            stages: Stages::default(),
         };
         let delayed = transition(&current, &Action::Delay(2), &calendar, &rules, start).unwrap();
         assert_eq!(delayed.clock.budget - current.clock.budget, 2 * 86_400);
@@ -474,6 +566,76 @@ mod tests {
         assert_eq!(released.clock.suspended, 86_400);
         assert_eq!(released.clock.suspended_since, None);
         assert!(transition(&current, &Action::Close, &calendar, &rules, start).is_err());
+    }
+
+    fn calendar_2026() -> Calendar {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holidays/2026.json"),
+        )
+        .unwrap();
+        Calendar::from_documents(&[("2026".into(), serde_json::from_str(&text).unwrap())]).unwrap()
+    }
+
+    #[test]
+    fn the_response_and_forwarding_deadlines_skip_the_national_day() {
+        let calendar = calendar_2026();
+        let rules = Rules::new(vec![
+            ("受理".into(), "township".into(), "*".into(), 1),
+            ("上报".into(), "township".into(), "*".into(), 2),
+            ("处置".into(), "county".into(), "*".into(), 5),
+        ]);
+        let t = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        // Reported at a township on Wednesday 30 September 2026, 15:00 CST: 1–7 October are
+        // holidays, so the one day of response ends with Thursday 8 October and the two days
+        // of forwarding with Friday 9 October.
+        let now = t("2026-09-30T07:00:00Z");
+        let stages = Stages::at_report(&calendar, &rules, Level::Township, "0101", now);
+        assert_eq!(stages.response_due, Some(t("2026-10-08T16:00:00Z")));
+        assert_eq!(stages.forward_due, Some(t("2026-10-09T16:00:00Z")));
+        assert_eq!(stages.forwarded_at, None);
+        let current = Current {
+            situation: Situation {
+                state: State::Reported,
+                suspended: false,
+                level: Level::Township,
+            },
+            clock: Clock::new(&calendar, now, 5),
+            supervision: None,
+            rating: None,
+            closed_at: None,
+            category_code: "0101".into(),
+            stages,
+        };
+        let accepted_at = t("2026-10-08T03:00:00Z");
+        let accepted =
+            transition(&current, &Action::Accept, &calendar, &rules, accepted_at).unwrap();
+        assert_eq!(accepted.stages.accepted_at, Some(accepted_at));
+        let on_time = stage_status(
+            accepted.stages.response_due,
+            accepted.stages.accepted_at,
+            accepted_at,
+        );
+        assert!(!on_time.unwrap().late);
+        let current = Current {
+            situation: Situation {
+                state: State::Accepted,
+                ..current.situation
+            },
+            stages: accepted.stages,
+            ..current
+        };
+        // Forwarded on Saturday 10 October (a working day in lieu): a day late.
+        let forwarded_at = t("2026-10-10T02:00:00Z");
+        let up = transition(&current, &Action::Escalate, &calendar, &rules, forwarded_at).unwrap();
+        assert_eq!(up.level, Level::County);
+        assert_eq!(up.stages.forwarded_at, Some(forwarded_at));
+        let forward =
+            stage_status(up.stages.forward_due, up.stages.forwarded_at, forwarded_at).unwrap();
+        assert!(forward.late);
+        assert!(
+            stage_status(None, None, forwarded_at).is_none(),
+            "no clock, no status"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The standard KPIs of incident handling, per grid / village / township (by code prefix):
-//! 结案率 = 结案数 / 应结案数, 按期结案率 = 按期结案数 / 应结案数, 超期数, 平均处置时长, 满意率.
+//! The seven KPIs of incident handling (003: 响应率, 承办量, 办结率/结案率, 按期结案率, 满意率,
+//! 超期数, 平均处置时长), per grid / village / township (by code prefix) and per department (its
+//! parts, the department's code as the unit).
 //!
 //! Definitions (one place, so the wall, the CSV export and the tests agree):
 //! - an incident counts in a period when it was reported in `[from, to)`, and voided ones never;
@@ -7,7 +8,10 @@
 //! - 结案数: due and closed (结案 or 评价); 按期结案数: closed no later than the deadline;
 //! - 超期数: due but not closed on time (still open past the deadline, or closed late);
 //! - 平均处置时长: mean hours from report to 结案 over the closed ones;
-//! - 满意率: (满意 + 基本满意) / rated.
+//! - 满意率: (满意 + 基本满意) / rated;
+//! - 响应率 = 按时响应数 / 应响应数: of those with a response clock, the ones responded to (受理;
+//!   a department's 报到) or past the response deadline; on time when responded by it;
+//! - 承办量: the ones taken on (受理; a department's 报到).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,10 @@ pub struct KpiIncident {
     pub deadline_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub rating: Option<String>,
+    /// The response deadline (none for incidents recorded before the response clock existed).
+    pub response_due: Option<DateTime<Utc>>,
+    /// When it was taken on: 受理, or a department's 报到.
+    pub responded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -37,6 +45,13 @@ pub struct Kpis {
     pub overdue: u64,
     pub rated: u64,
     pub satisfied: u64,
+    /// 承办量.
+    pub undertaken: u64,
+    /// 应响应数 and 按时响应数.
+    pub to_respond: u64,
+    pub responded_on_time: u64,
+    /// 响应率.
+    pub response_rate: Option<f64>,
     pub closure_rate: Option<f64>,
     pub on_time_rate: Option<f64>,
     pub satisfaction_rate: Option<f64>,
@@ -46,12 +61,31 @@ pub struct Kpis {
 }
 
 impl Kpis {
+    /// The KPIs of a unit with nothing in the period (every rate undefined).
+    pub fn empty(code: &str) -> Kpis {
+        Kpis {
+            code: code.to_string(),
+            ..Kpis::default()
+        }
+    }
+
     fn add(&mut self, i: &KpiIncident, to: DateTime<Utc>, now: DateTime<Utc>) {
         self.reported += 1;
         if !i.finished {
             self.open += 1;
         }
         let horizon = to.min(now);
+        if i.responded_at.is_some() {
+            self.undertaken += 1;
+        }
+        if let Some(due) = i.response_due
+            && (i.responded_at.is_some() || due <= horizon)
+        {
+            self.to_respond += 1;
+            if i.responded_at.is_some_and(|r| r <= due) {
+                self.responded_on_time += 1;
+            }
+        }
         let closed = i.closed_at.is_some();
         let due = closed || i.deadline_at.is_some_and(|d| d <= horizon);
         if !due {
@@ -85,6 +119,7 @@ impl Kpis {
         self.closure_rate = ratio(self.closed, self.due);
         self.on_time_rate = ratio(self.closed_on_time, self.due);
         self.satisfaction_rate = ratio(self.satisfied, self.rated);
+        self.response_rate = ratio(self.responded_on_time, self.to_respond);
         self.avg_hours = (self.closed > 0).then(|| self.hours_sum / self.closed as f64);
         self
     }
@@ -155,6 +190,9 @@ mod tests {
             deadline_at: Some(t(deadline)),
             closed_at: closed.map(t),
             rating: rating.map(str::to_string),
+            // Responded to an hour after the report, within a day.
+            response_due: Some(t(created) + chrono::TimeDelta::days(1)),
+            responded_at: (!voided).then(|| t(created) + chrono::TimeDelta::hours(1)),
         }
     }
 
@@ -253,5 +291,43 @@ mod tests {
         let vb = &by_village[1];
         assert_eq!((vb.reported, vb.due, vb.closed_on_time), (1, 1, 1));
         assert_eq!(vb.satisfaction_rate, Some(1.0));
+        assert_eq!((total.undertaken, total.to_respond), (5, 5));
+        assert_eq!(total.response_rate, Some(1.0));
+    }
+
+    /// 响应率 by hand: one responded on time, one late, one never and past its deadline, one
+    /// never but not yet due, one recorded before the response clock (not counted).
+    #[test]
+    fn the_response_rate_counts_on_time_responses_of_those_due() {
+        let base = incident(
+            "520328004001001",
+            "2026-11-02T09:00:00Z",
+            "2026-11-05T16:00:00Z",
+            None,
+            None,
+            false,
+        );
+        let with = |due: Option<&str>, responded: Option<&str>| KpiIncident {
+            response_due: due.map(t),
+            responded_at: responded.map(t),
+            ..base.clone()
+        };
+        let set = vec![
+            with(Some("2026-11-03T16:00:00Z"), Some("2026-11-02T10:00:00Z")),
+            with(Some("2026-11-03T16:00:00Z"), Some("2026-11-04T10:00:00Z")),
+            with(Some("2026-11-03T16:00:00Z"), None),
+            with(Some("2026-12-03T16:00:00Z"), None),
+            with(None, Some("2026-11-02T10:00:00Z")),
+        ];
+        let (total, _) = kpis(
+            &set,
+            t("2026-11-01T00:00:00Z"),
+            t("2026-12-01T00:00:00Z"),
+            t("2026-11-30T12:00:00Z"),
+            12,
+        );
+        assert_eq!((total.to_respond, total.responded_on_time), (3, 1));
+        assert_eq!(total.response_rate, Some(1.0 / 3.0));
+        assert_eq!(total.undertaken, 3);
     }
 }

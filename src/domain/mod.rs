@@ -2,10 +2,12 @@
 pub mod access;
 pub mod address;
 pub mod assessment;
+pub mod attribute;
 pub mod calendar;
 pub mod category;
 pub mod cell;
 pub mod code;
+pub mod dispatch;
 pub mod draft;
 pub mod duty;
 pub mod incident;

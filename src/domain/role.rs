@@ -16,9 +16,18 @@ pub enum Role {
     Command,
     /// Manages users and sees everything, every read of sensitive data audited.
     Admin,
+    /// A department (站所, 县直部门, 派出所 …) dispatched to by 吹哨: sees and acts on its own
+    /// parts of incidents only.
+    Department,
 }
 
-pub const ALL_ROLES: [Role; 4] = [Role::Worker, Role::Planner, Role::Command, Role::Admin];
+pub const ALL_ROLES: [Role; 5] = [
+    Role::Worker,
+    Role::Planner,
+    Role::Command,
+    Role::Admin,
+    Role::Department,
+];
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -27,6 +36,7 @@ impl Role {
             Role::Planner => "planner",
             Role::Command => "command",
             Role::Admin => "admin",
+            Role::Department => "department",
         }
     }
 
@@ -43,7 +53,7 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; roles are worker, planner, command, admin")]
+#[error("unknown role {0:?}; roles are worker, planner, command, admin, department")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -233,6 +233,7 @@ impl From<crate::app::incidents::IncidentError> for ApiError {
                 details: json!({"field": "lon", "lon": lon, "lat": lat}),
             },
             E::NotYours => ApiError::Forbidden(vec![Role::Command]),
+            E::BadAttribute(bad) => ApiError::bad_field(&bad.field, message),
             E::Illegal {
                 state,
                 suspended,
@@ -280,6 +281,39 @@ impl From<crate::app::intake::IntakeError> for ApiError {
             E::Invalid { field, message } => {
                 ApiError::bad_field(&field, format!("{field}: {message}"))
             }
+        }
+    }
+}
+
+impl From<crate::app::departments::DepartmentError> for ApiError {
+    fn from(error: crate::app::departments::DepartmentError) -> Self {
+        use crate::app::departments::DepartmentError as E;
+        use crate::domain::dispatch::DispatchError as D;
+        let message = error.to_string();
+        match error {
+            E::Store(e) => e.into(),
+            E::Field { field, message } => ApiError::bad_field(field, message),
+            E::Forbidden(m) => ApiError::Denied(m.to_string()),
+            E::Dispatch(d) => match d {
+                D::Count
+                | D::Twice(_)
+                | D::Unknown(_)
+                | D::Retired(_)
+                | D::OtherTownship { .. } => ApiError::bad_field("departments", message),
+                D::LeadNotNamed(_) | D::NoLead => ApiError::bad_field("lead", message),
+                D::Already(_) | D::LeadTaken(_) => ApiError::Conflict {
+                    code: "already_dispatched",
+                    message,
+                    details: Value::Null,
+                },
+                D::NotOpen(_) | D::PartStep(..) | D::Suspended | D::OthersOpen(_) => {
+                    ApiError::Conflict {
+                        code: "illegal_transition",
+                        message,
+                        details: Value::Null,
+                    }
+                }
+            },
         }
     }
 }

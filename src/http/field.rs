@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -16,13 +16,15 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::db::Db;
 use super::error::ApiError;
+use super::export::{
+    ExportFormat, KPI_HEADER, download, kpi_cells, parse_time, period_of, today_of,
+};
 use super::json::JsonBody;
 use super::openapi::ErrorBody;
 use super::params::Params;
 use crate::app::incidents::{self as use_case, Report};
 use crate::atlas::Atlas;
 use crate::domain::access::{IncidentAccess, incident_access};
-use crate::domain::calendar::china;
 use crate::domain::duty::local_day;
 use crate::domain::incident::{self, State as IncidentState};
 use crate::domain::role::Role;
@@ -82,16 +84,66 @@ pub fn incident_json(
             .and_then(|c| teams.get(&(c.clone(), local_day(row.created_at))))
             .cloned()
             .unwrap_or_default(),
+        "stages": {
+            "response": incident::stage_status(row.stages.response_due, row.stages.accepted_at, now),
+            "forward": incident::stage_status(row.stages.forward_due, row.stages.forwarded_at, now),
+        },
+        "attributes": row.attributes,
+        "parts": row.parts.iter().map(|p| part_json(p, &calendar, now)).collect::<Vec<_>>(),
     })
 }
 
-/// The incident as `access` lets its caller see it (the rule is `domain::access`): whole, as a
-/// summary (no description, address, photos, notes or team; the location rounded to its grid's
-/// interior point), or not at all. Every path that hands out an incident goes through here.
-pub fn view_incident(access: IncidentAccess, mut incident: Value, atlas: &Atlas) -> Option<Value> {
+/// A department's part as every API shows it, with its clocks' status.
+pub fn part_json(
+    p: &crate::store::incidents::PartRow,
+    calendar: &crate::domain::calendar::Calendar,
+    now: DateTime<Utc>,
+) -> Value {
+    let status = crate::domain::dispatch::part_status(
+        calendar,
+        &p.clock(),
+        p.report_due,
+        p.reported_at,
+        p.done_at,
+        now,
+    );
+    json!({
+        "id": p.id,
+        "department": p.department,
+        "department_name": p.department_name,
+        "lead": p.lead,
+        "state": p.state,
+        "dispatched_at": p.dispatched_at.to_rfc3339(),
+        "report_due": p.report_due.to_rfc3339(),
+        "reported_at": p.reported_at.map(|t| t.to_rfc3339()),
+        "deadline_at": p.deadline_at.to_rfc3339(),
+        "done_at": p.done_at.map(|t| t.to_rfc3339()),
+        "result": p.result,
+        "report_late": status.report_late,
+        "overdue": status.overdue,
+        "warning": status.warning,
+    })
+}
+
+/// The incident as `access` lets its caller see it (the rule is `domain::access`): whole; whole
+/// but with only the viewer's own department's parts (`department`); as a summary (no
+/// description, address, photos, notes, team or parts' results; the location rounded to its
+/// grid's interior point); or not at all. Every path that hands out an incident goes through here.
+pub fn view_incident(
+    access: IncidentAccess,
+    mut incident: Value,
+    atlas: &Atlas,
+    department: Option<&str>,
+) -> Option<Value> {
     match access {
         IncidentAccess::Full => Some(incident),
         IncidentAccess::Denied => None,
+        IncidentAccess::Part => {
+            if let Some(Value::Array(parts)) = incident.get_mut("parts") {
+                parts.retain(|p| department.is_some_and(|d| p["department"] == d));
+            }
+            Some(incident)
+        }
         IncidentAccess::Summary => {
             let cell = incident["cell"]["code"].as_str().and_then(|c| atlas.get(c));
             let point = cell.and_then(|c| geo::InteriorPoint::interior_point(&c.geometry));
@@ -104,8 +156,16 @@ pub fn view_incident(access: IncidentAccess, mut incident: Value, atlas: &Atlas)
                     "note",
                     "team",
                     "reporter",
+                    "attributes",
                 ] {
                     map.remove(private);
+                }
+                if let Some(Value::Array(parts)) = map.get_mut("parts") {
+                    for part in parts {
+                        if let Value::Object(p) = part {
+                            p.remove("result");
+                        }
+                    }
                 }
                 let round = |v: f64| (v * 1e5).round() / 1e5;
                 map.insert("lon".into(), json!(point.map(|p| round(p.x()))));
@@ -117,9 +177,22 @@ pub fn view_incident(access: IncidentAccess, mut incident: Value, atlas: &Atlas)
     }
 }
 
-/// How `user` may see an incident in `cell`.
-pub fn access_of(user: &User, cell: Option<&str>) -> IncidentAccess {
-    incident_access(user.role, &user.cells, cell)
+/// How `user` may see an incident in `cell` with parts of `departments`.
+pub fn access_of(user: &User, cell: Option<&str>, departments: &[String]) -> IncidentAccess {
+    incident_access(&user.viewer(), cell, departments)
+}
+
+/// The departments with a part in an incident's JSON (live events carry only the JSON).
+fn departments_in(incident: &Value) -> Vec<String> {
+    incident["parts"]
+        .as_array()
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p["department"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A live event as `user` may receive it: incident events go through the incident rule (skipped
@@ -134,8 +207,12 @@ pub fn view_live_event(
         return Some(payload);
     }
     let incident = payload.get_mut("incident").map(Value::take)?;
-    let access = access_of(user, incident["cell"]["code"].as_str());
-    let viewed = view_incident(access, incident, atlas)?;
+    let access = access_of(
+        user,
+        incident["cell"]["code"].as_str(),
+        &departments_in(&incident),
+    );
+    let viewed = view_incident(access, incident, atlas, user.department.as_deref())?;
     payload["incident"] = viewed;
     Some(payload)
 }
@@ -169,6 +246,7 @@ pub async fn teams_of(
 /// incident JSON with the grid's team, cut down to a summary where that is all they may see.
 pub(super) async fn shaped<'a>(
     state: &AppState,
+    user: &User,
     rows: &'a [(IncidentRow, IncidentAccess)],
 ) -> Result<Vec<(&'a IncidentRow, Value)>, ApiError> {
     let refs: Vec<&IncidentRow> = rows
@@ -186,6 +264,7 @@ pub(super) async fn shaped<'a>(
                 *access,
                 incident_json(r, &atlas, state, &teams, now),
                 &atlas,
+                user.department.as_deref(),
             )
             .map(|v| (r, v))
         })
@@ -193,12 +272,13 @@ pub(super) async fn shaped<'a>(
 }
 
 /// The one shaped incident, or a 403 if the rule hides it.
-async fn shaped_one(
+pub(super) async fn shaped_one(
     state: &AppState,
+    user: &User,
     row: IncidentRow,
     access: IncidentAccess,
 ) -> Result<Value, ApiError> {
-    shaped(state, &[(row, access)])
+    shaped(state, user, &[(row, access)])
         .await?
         .pop()
         .map(|(_, v)| v)
@@ -239,6 +319,9 @@ pub struct ReportBody {
     pub severity: Option<i64>,
     /// URLs or file ids.
     pub photos: Option<Vec<String>>,
+    /// The category's extra fields (see `/open311/v2/services/{code}.json`); when given, the
+    /// required ones must all be there.
+    pub attributes: Option<BTreeMap<String, Value>>,
 }
 
 /// Checks a report's values (the types were checked by deserialising), naming the bad field.
@@ -307,6 +390,7 @@ fn parse_report(body: ReportBody) -> Result<Report, ApiError> {
         source,
         severity,
         photos,
+        attributes: body.attributes,
     })
 }
 
@@ -373,6 +457,9 @@ impl IncidentRow {
             supervision: None,
             rating: None,
             closed_at: None,
+            stages: incident::Stages::default(),
+            attributes: Value::Null,
+            parts: Vec::new(),
         }
     }
 }
@@ -391,26 +478,6 @@ pub async fn create(
         StatusCode::CREATED,
         Json(json!({"incident": incident, "near_boundary_m": near})),
     ))
-}
-
-fn parse_time(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| {
-            china()
-                .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
-                .single()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                field,
-                format!("{field} must be a date YYYY-MM-DD or RFC 3339, got {value:?}"),
-            )
-        })
 }
 
 /// `GET /api/v1/incidents` parameters.
@@ -450,7 +517,7 @@ pub async fn list(
     Params(query): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user
-        .require(&[Role::Command, Role::Worker, Role::Planner])?
+        .require(&[Role::Command, Role::Worker, Role::Planner, Role::Department])?
         .clone();
     let mut filter = IncidentFilter {
         limit: 500,
@@ -487,7 +554,7 @@ pub async fn list(
         filter.limit = l;
     }
     let rows = use_case::list(&*Db::get(&state).await?, &u, filter).await?;
-    let incidents: Vec<Value> = shaped(&state, &rows)
+    let incidents: Vec<Value> = shaped(&state, &u, &rows)
         .await?
         .into_iter()
         .map(|(_, v)| v)
@@ -503,13 +570,13 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user
-        .require(&[Role::Command, Role::Worker, Role::Planner])?
+        .require(&[Role::Command, Role::Worker, Role::Planner, Role::Department])?
         .clone();
     let id = parse_id(&id)?;
     let client = Db::get(&state).await?;
     let (row, access, events) = use_case::show(&client, &u, id).await?;
     drop(client);
-    let incident = shaped_one(&state, row, access).await?;
+    let incident = shaped_one(&state, &u, row, access).await?;
     Ok(Json(json!({"incident": incident, "events": events})))
 }
 
@@ -554,8 +621,8 @@ pub async fn act(
     )
     .await?;
     drop(client);
-    let access = access_of(&u, result.cell.as_deref());
-    let incident = shaped_one(&state, result, access).await?;
+    let access = access_of(&u, result.cell.as_deref(), &result.departments());
+    let incident = shaped_one(&state, &u, result, access).await?;
     Ok(Json(json!({"incident": incident})))
 }
 
@@ -577,8 +644,8 @@ pub struct StatsParams {
     /// Only this cell's subtree.
     #[param(example = "330106001001")]
     code: Option<String>,
-    /// json (default) | csv
-    format: Option<StatsFormat>,
+    /// json (default), csv or xlsx.
+    format: Option<ExportFormat>,
 }
 
 /// The unit KPIs are grouped by.
@@ -588,14 +655,6 @@ pub enum StatsLevel {
     Grid,
     Village,
     Township,
-}
-
-/// How the KPIs are answered.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum StatsFormat {
-    Json,
-    Csv,
 }
 
 /// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
@@ -608,27 +667,8 @@ pub async fn stats(
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Command, Role::Planner])?;
     let now = Utc::now();
-    let today = china()
-        .from_local_datetime(
-            &now.with_timezone(&china())
-                .date_naive()
-                .and_hms_opt(0, 0, 0)
-                .unwrap_or_default(),
-        )
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now);
-    let from = match &query.from {
-        Some(v) => parse_time("from", v)?,
-        None => today - chrono::TimeDelta::days(30),
-    };
-    let to = match &query.to {
-        Some(v) => parse_time("to", v)? + chrono::TimeDelta::days(i64::from(!v.contains('T'))),
-        None => now + chrono::TimeDelta::seconds(1),
-    };
-    if to <= from {
-        return Err(ApiError::bad_field("to", "to must be after from"));
-    }
+    let today = today_of(now);
+    let (from, to) = period_of(query.from.as_deref(), query.to.as_deref(), now)?;
     let (level, prefix) = match query.level.unwrap_or(StatsLevel::Village) {
         StatsLevel::Grid => ("grid", 15),
         StatsLevel::Village => ("village", 12),
@@ -643,7 +683,6 @@ pub async fn stats(
                 .map_err(|e| ApiError::bad_field("code", e.to_string()))
         })
         .transpose()?;
-    let csv = matches!(query.format, Some(StatsFormat::Csv));
     let use_case::Stats {
         total,
         groups,
@@ -665,66 +704,31 @@ pub async fn stats(
     .await?;
     let atlas = state.atlas.load_full();
     let name_of = |code: &str| atlas.get(code).map(|c| c.name.clone());
-    if csv {
-        // Written by the csv crate: a name with a comma or a quote stays one field.
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        let csv_error = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
-        writer
-            .write_record([
-                "code",
-                "name",
-                "reported",
-                "open",
-                "应结案数",
-                "结案数",
-                "按期结案数",
-                "超期数",
-                "结案率",
-                "按期结案率",
-                "平均处置时长(小时)",
-                "满意率",
-            ])
-            .map_err(csv_error)?;
-        let pct = |v: Option<f64>| v.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_default();
-        for g in groups.iter().chain(std::iter::once(&total)) {
-            let name = name_of(&g.code).unwrap_or_else(|| {
-                if g.code == "total" {
-                    "合计".into()
-                } else {
-                    String::new()
-                }
-            });
-            writer
-                .write_record([
-                    g.code.clone(),
-                    name,
-                    g.reported.to_string(),
-                    g.open.to_string(),
-                    g.due.to_string(),
-                    g.closed.to_string(),
-                    g.closed_on_time.to_string(),
-                    g.overdue.to_string(),
-                    pct(g.closure_rate),
-                    pct(g.on_time_rate),
-                    g.avg_hours.map(|h| format!("{h:.1}")).unwrap_or_default(),
-                    pct(g.satisfaction_rate),
-                ])
-                .map_err(csv_error)?;
-        }
-        let out = writer
-            .into_inner()
-            .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"gridmap-kpi.csv\"",
-                ),
-            ],
-            out,
-        )
-            .into_response());
+    let format = match query.format.unwrap_or(ExportFormat::Json) {
+        ExportFormat::Json => None,
+        ExportFormat::Csv => Some(crate::codec::table::Format::Csv),
+        ExportFormat::Xlsx => Some(crate::codec::table::Format::Xlsx),
+    };
+    if let Some(format) = format {
+        let mut header = vec!["code", "name"];
+        header.extend(KPI_HEADER);
+        let rows: Vec<Vec<crate::codec::table::Cell>> = groups
+            .iter()
+            .chain(std::iter::once(&total))
+            .map(|g| {
+                let name = name_of(&g.code).unwrap_or_else(|| {
+                    if g.code == "total" {
+                        "合计".into()
+                    } else {
+                        String::new()
+                    }
+                });
+                let mut row = vec![g.code.clone().into(), name.into()];
+                row.extend(kpi_cells(g));
+                row
+            })
+            .collect();
+        return download(format, "gridmap-kpi", "KPI", &header, &rows);
     }
     let mut totals = serde_json::to_value(&total).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut totals {

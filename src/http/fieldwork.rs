@@ -356,7 +356,7 @@ pub struct ComplianceParams {
     #[param(example = "520328004016")]
     cell: Option<String>,
     /// json (default) | csv
-    format: Option<super::field::StatsFormat>,
+    format: Option<super::export::ExportFormat>,
 }
 
 /// `GET /api/v1/compliance?from=&to=&cell=&format=csv` (command, admin; a leader for its
@@ -397,7 +397,10 @@ pub async fn compliance(
         Period { from, to, today },
     )
     .await?;
-    if matches!(query.format, Some(super::field::StatsFormat::Csv)) {
+    if matches!(query.format, Some(super::export::ExportFormat::Xlsx)) {
+        return Err(ApiError::bad_field("format", "compliance is json or csv"));
+    }
+    if matches!(query.format, Some(super::export::ExportFormat::Csv)) {
         let mut w = csv::Writer::from_writer(Vec::new());
         let csv_error = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
         w.write_record([

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -13,12 +13,10 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::db::Db;
 use super::error::ApiError;
-use super::field::{incident_json, report_incident, teams_of};
+use super::field::{Teams, incident_json, teams_of};
 use super::openapi::ErrorBody;
-use crate::app::incidents::Report;
-use crate::app::intake as use_case;
+use crate::app::intake::{self as use_case, Delivery, Signed};
 use crate::geometry::crs::Crs;
-use crate::store::users::User;
 
 /// The body of a delivery.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,86 +50,58 @@ pub async fn intake(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = Utc::now();
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let client = Db::get(&state).await?;
-    let source = use_case::source(&client, &name).await?;
-    use_case::verify(
-        &source.secret,
-        header("x-gridmap-timestamp"),
-        header("x-gridmap-signature"),
-        &body,
-        now,
-    )?;
-    let body: IntakeBody = super::json::parse(&body)?;
-    let external_id = body.external_id.trim().to_string();
-    if external_id.is_empty() || external_id.chars().count() > 128 {
-        return Err(ApiError::bad_field(
-            "external_id",
-            "external_id: 1 to 128 characters",
-        ));
-    }
-    let description = body.description.trim().to_string();
-    if description.is_empty() {
-        return Err(ApiError::bad_field(
-            "description",
-            "description is required",
-        ));
-    }
-    let crs_name = body.crs.clone().unwrap_or_else(|| "wgs84".into());
-    let crs = Crs::parse(&crs_name).ok_or_else(|| {
-        ApiError::bad_field(
-            "crs",
-            format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx, got {crs_name:?}"),
-        )
-    })?;
-    let point = crs
-        .to_cgcs2000(body.lon, body.lat)
-        .map_err(|e| ApiError::bad_field("lon", e))?;
-    let reported_at = match body.reported_at {
-        Some(t) if t > now + TimeDelta::seconds(use_case::MAX_SKEW_S) => {
-            return Err(ApiError::bad_field(
-                "reported_at",
-                "reported_at: not in the future",
-            ));
-        }
-        Some(t) => t.min(now),
-        None => now,
-    };
-    let report = Report {
-        category: use_case::map_category(&source, body.category.trim()),
-        description,
-        point,
-        source_crs: crs.label(),
-        address: None,
-        source: source.label.clone(),
-        severity: None,
-        photos: Vec::new(),
-    };
-    let reporter = User {
-        id: 0,
-        name: format!("intake:{}", source.name),
-        role: crate::domain::role::Role::Command,
-        cells: Vec::new(),
-    };
-    let (created, id) = use_case::take(&client, &source, &external_id, || async {
-        let (incident, _) = report_incident(&state, &reporter, report, reported_at).await?;
-        incident["id"]
-            .as_i64()
-            .ok_or_else(|| ApiError::Internal("a reported incident without an id".into()))
-    })
-    .await?;
-    let row = crate::store::incidents::load(&client, id).await?;
+    let lock = Db::get(&state).await?;
+    let mut client = Db::get(&state).await?;
     let atlas = state.atlas.load_full();
-    let teams = teams_of(&client, &[&row]).await?;
+    let calendar = state.calendar.load_full();
+    let parse = |bytes: &[u8]| -> Result<Delivery, ApiError> {
+        let body: IntakeBody = super::json::parse(bytes)?;
+        let crs_name = body.crs.clone().unwrap_or_else(|| "wgs84".into());
+        let crs = Crs::parse(&crs_name).ok_or_else(|| {
+            ApiError::bad_field(
+                "crs",
+                format!("crs must be wgs84, cgcs2000, gcj02, bd09 or EPSG:45xx, got {crs_name:?}"),
+            )
+        })?;
+        let point = crs
+            .to_cgcs2000(body.lon, body.lat)
+            .map_err(|e| ApiError::bad_field("lon", e))?;
+        Ok(Delivery {
+            external_id: body.external_id,
+            category: body.category,
+            description: body.description,
+            point,
+            source_crs: crs.label(),
+            reported_at: body.reported_at,
+        })
+    };
+    let received = use_case::receive(
+        &lock,
+        &mut client,
+        &atlas,
+        &calendar,
+        Signed {
+            source: &name,
+            timestamp: header("x-gridmap-timestamp"),
+            signature: header("x-gridmap-signature"),
+            body: &body,
+        },
+        parse,
+        now,
+        |row| json!({"incident": incident_json(row, &atlas, &state, &Teams::new(), now)}),
+    )
+    .await?;
+    let teams = teams_of(&client, &[&received.row]).await?;
     Ok((
-        if created {
+        if received.created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         },
         Json(json!({
-            "incident": incident_json(&row, &atlas, &state, &teams, now),
-            "external_id": external_id,
-            "source": source.name,
+            "incident": incident_json(&received.row, &atlas, &state, &teams, now),
+            "external_id": received.external_id,
+            "source": received.source,
         })),
     ))
 }

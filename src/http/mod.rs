@@ -5,8 +5,10 @@ pub mod admin;
 pub mod auth;
 pub mod card;
 pub mod db;
+pub mod departments;
 pub mod drafts;
 pub mod error;
+pub mod export;
 pub mod field;
 pub mod fieldwork;
 pub mod guard;
@@ -108,6 +110,8 @@ fn pages(web: &std::path::Path) -> Router<AppState> {
         .route_service("/field/team", ServeFile::new(web.join("team.html")))
         .route_service("/admin/staff", ServeFile::new(web.join("staff.html")))
         .route_service("/vote", ServeFile::new(web.join("vote.html")))
+        .route_service("/dept", ServeFile::new(web.join("dept.html")))
+        .route_service("/matters", ServeFile::new(web.join("matters.html")))
         // The service worker lives at the root so its scope may be `/field`.
         .route_service("/field-sw.js", ServeFile::new(web.join("field-sw.js")))
         .nest_service(
@@ -251,6 +255,27 @@ fn field_routes() -> Router<AppState> {
             post(intake::intake).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route("/open311/v2/services.json", get(open311::services))
+        .route("/open311/v2/services/{file}", get(open311::definition))
+        .route("/api/v1/departments", get(departments::list))
+        .route("/api/v1/departments/kpis", get(departments::kpis))
+        .route("/api/v1/departments/board", get(departments::board))
+        .route("/api/v1/departments/{code}", put(departments::put))
+        .route(
+            "/api/v1/departments/{code}/reviews",
+            post(departments::review),
+        )
+        .route(
+            "/api/v1/incidents/{id}/dispatch",
+            post(departments::dispatch),
+        )
+        .route("/api/v1/parts/{id}/report", post(departments::report))
+        .route("/api/v1/parts/{id}/done", post(departments::done))
+        .route(
+            "/api/v1/matters",
+            get(departments::matters).post(departments::propose),
+        )
+        .route("/api/v1/matters/{id}/decision", post(departments::decide))
+        .route("/api/v1/public/matters", get(departments::public_matters))
         .route(
             "/open311/v2/requests.json",
             get(open311::list).post(open311::create),

@@ -96,6 +96,10 @@ pub async fn services(State(state): State<AppState>) -> Response {
     let Ok(categories) = store::categories(&client).await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     };
+    let Ok(with_attributes) = crate::store::departments::categories_with_attributes(&client).await
+    else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
     let names: BTreeMap<&str, &str> = categories
         .iter()
         .map(|c| (c.code.as_str(), c.name.as_str()))
@@ -108,7 +112,7 @@ pub async fn services(State(state): State<AppState>) -> Response {
                 "service_code": c.code,
                 "service_name": c.name,
                 "description": format!("{group}/{}", c.name),
-                "metadata": false,
+                "metadata": with_attributes.contains(&c.code),
                 "type": "realtime",
                 "keywords": group,
                 "group": group,
@@ -116,6 +120,53 @@ pub async fn services(State(state): State<AppState>) -> Response {
         })
         .collect();
     Json(list).into_response()
+}
+
+/// `GET /open311/v2/services/{code}.json`: the service definition — the extra fields
+/// (`attributes`) a category needs, to be sent as `attribute[code]` with a request.
+#[utoipa::path(get, path = "/open311/v2/services/{code}.json", tag = "open311", params(("code" = String, Path, description = "service code, e.g. 0201")), responses((status = 200, description = "The service definition", body = serde_json::Value), (status = "4XX", description = "Refused, in the GeoReport shape", body = Vec<GeoReportError>), (status = 503, description = "The database is unavailable", body = Vec<GeoReportError>)))]
+pub async fn definition(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(code) = file.strip_suffix(".json") else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "service_code: the definition is /open311/v2/services/{code}.json",
+        );
+    };
+    let Ok(client) = state.pool.get().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    let Ok(categories) = store::categories(&client).await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    };
+    if !categories
+        .iter()
+        .any(|c| c.code == code && c.parent.is_some())
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("service_code: no service {code:?}"),
+        );
+    }
+    let attributes = match crate::store::departments::attributes(&client, code).await {
+        Ok(a) => a,
+        Err(e) => return unavailable(&e),
+    };
+    let list: Vec<Value> = attributes
+        .iter()
+        .map(|a| {
+            json!({
+                "variable": true,
+                "code": a.code,
+                "datatype": a.datatype,
+                "required": a.required,
+                "datatype_description": if a.datatype == "multivaluelist" { "comma-separated keys" } else { "" },
+                "order": a.order,
+                "description": a.description,
+                "values": a.values.iter().map(|v| json!({"key": v, "name": v})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({"service_code": code, "attributes": list})).into_response()
 }
 
 /// A request as GeoReport shows it, built from the incident as the caller may see it.
@@ -142,6 +193,7 @@ fn request_json(row: &IncidentRow, shaped: &Value) -> Value {
 /// GeoReport requests.
 async fn shape(
     state: &AppState,
+    user: &User,
     rows: &[(IncidentRow, IncidentAccess)],
 ) -> Result<Vec<Value>, Response> {
     let categories = match state.pool.get().await {
@@ -150,7 +202,7 @@ async fn shape(
             .map_err(|e| unavailable(&e))?,
         Err(e) => return Err(unavailable(&e)),
     };
-    let shaped = super::field::shaped(state, rows)
+    let shaped = super::field::shaped(state, user, rows)
         .await
         .map_err(|e| error(e.status(), described(&e)))?;
     Ok(shaped
@@ -255,7 +307,7 @@ pub async fn list(
         let wanted: Vec<&str> = ids.split(',').collect();
         rows.retain(|(r, _)| wanted.contains(&r.id.to_string().as_str()));
     }
-    match shape(&state, &rows).await {
+    match shape(&state, &user, &rows).await {
         Ok(mut list) => {
             if let Some(code) = &query.service_code {
                 list.retain(|r| r["service_code"] == code.as_str());
@@ -311,7 +363,7 @@ pub async fn show(
         Err(e) => return unavailable(&e),
     };
     drop(client);
-    match shape(&state, &[(row, access)]).await {
+    match shape(&state, &user, &[(row, access)]).await {
         Ok(list) => Json(list).into_response(),
         Err(e) => e,
     }
@@ -382,6 +434,17 @@ pub async fn create(
         source: "Open311".into(),
         severity: None,
         photos: fields.get("media_url").cloned().into_iter().collect(),
+        // GeoReport's `attribute[code]=value` (a multi-value list repeats the key, joined here
+        // by commas); the service definition says which are required.
+        attributes: Some(
+            fields
+                .iter()
+                .filter_map(|(k, v)| {
+                    let code = k.strip_prefix("attribute[")?.strip_suffix(']')?;
+                    Some((code.to_string(), Value::String(v.clone())))
+                })
+                .collect(),
+        ),
     };
     match report_incident(&state, &user, report, chrono::Utc::now()).await {
         Ok((incident, _)) => (
@@ -401,7 +464,12 @@ pub async fn create(
                 _ => String::new(),
             };
             let status = e.status();
-            error(status, if field.is_empty() { message } else { format!("{field}: {message}") })
+            let described = if field.is_empty() || message.starts_with(&field) {
+                message
+            } else {
+                format!("{field}: {message}")
+            };
+            error(status, described)
         }
     }
 }

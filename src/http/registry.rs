@@ -389,7 +389,7 @@ pub async fn move_building(
     let allowed = match u.role {
         Role::Admin | Role::Planner => true,
         Role::Worker => own(&current) && (cell.is_none() || own(&cell)),
-        Role::Command => false,
+        Role::Command | Role::Department => false,
     };
     if !allowed {
         return Err(ApiError::Forbidden(vec![Role::Planner, Role::Admin]));

@@ -209,3 +209,14 @@ pub async fn seed_incidents(
     tx.commit().await?;
     Ok(incidents.len())
 }
+
+/// The current townships (level 1): code and name.
+pub async fn townships(client: &Client) -> StoreResult<Vec<(String, String)>> {
+    let rows = client
+        .query(
+            "SELECT code, name FROM cells WHERE valid_to IS NULL AND level = 1 ORDER BY code",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

@@ -31,7 +31,7 @@ pub async fn rules(client: &impl GenericClient) -> StoreResult<Vec<(String, f64,
 pub async fn user_by_name(client: &impl GenericClient, name: &str) -> StoreResult<Option<User>> {
     let row = client
         .query_opt(
-            "SELECT id, name, role, cells FROM users WHERE name = $1 AND disabled_at IS NULL",
+            "SELECT id, name, role, cells, department FROM users WHERE name = $1 AND disabled_at IS NULL",
             &[&name],
         )
         .await?;
@@ -47,6 +47,7 @@ fn user_of(r: &tokio_postgres::Row) -> StoreResult<User> {
             .parse()
             .map_err(|e: crate::domain::role::UnknownRole| StoreError::Refused(e.to_string()))?,
         cells: r.get(3),
+        department: r.get(4),
     })
 }
 
@@ -128,7 +129,7 @@ pub async fn redeem_pairing(
     .await?;
     let user = user_of(
         &tx.query_one(
-            "SELECT id, name, role, cells FROM users WHERE id = $1",
+            "SELECT id, name, role, cells, department FROM users WHERE id = $1",
             &[&user_id],
         )
         .await?,
@@ -787,7 +788,7 @@ pub async fn photo(
 pub async fn workers_under(client: &impl GenericClient, prefix: &str) -> StoreResult<Vec<User>> {
     client
         .query(
-            "SELECT id, name, role, cells FROM users
+            "SELECT id, name, role, cells, department FROM users
              WHERE role = 'worker' AND disabled_at IS NULL
                AND EXISTS (SELECT 1 FROM unnest(cells) c WHERE c LIKE $1 || '%')
              ORDER BY name",
@@ -858,7 +859,7 @@ pub async fn visits_by(
 pub async fn user_by_id(client: &impl GenericClient, id: i64) -> StoreResult<Option<User>> {
     let row = client
         .query_opt(
-            "SELECT id, name, role, cells FROM users WHERE id = $1",
+            "SELECT id, name, role, cells, department FROM users WHERE id = $1",
             &[&id],
         )
         .await?;
@@ -1071,7 +1072,7 @@ pub async fn workers_within(
 ) -> StoreResult<Vec<User>> {
     client
         .query(
-            "SELECT id, name, role, cells FROM users
+            "SELECT id, name, role, cells, department FROM users
              WHERE role = 'worker' AND disabled_at IS NULL
                AND (id = $2 OR EXISTS (SELECT 1 FROM unnest(cells) c, unnest($1::text[]) p
                                        WHERE p <> '' AND starts_with(c, p)))

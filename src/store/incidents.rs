@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_postgres::{Client, Transaction};
 
 use super::{StoreError, StoreResult};
-use crate::domain::incident::{Change, Level, State};
+use crate::domain::incident::{Change, Level, Stages, State};
 use crate::domain::sla::Clock;
 
 /// The NOTIFY channel of the live stream (payload: the live event id).
@@ -39,11 +39,56 @@ pub struct IncidentRow {
     pub supervision: Option<String>,
     pub rating: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub stages: Stages,
+    /// Extra fields of its category (Open311 attributes), as given.
+    pub attributes: Value,
+    /// The departments' parts (吹哨报到), in dispatch order.
+    pub parts: Vec<PartRow>,
+}
+
+/// A department's part in an incident, with its clocks.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PartRow {
+    pub id: i64,
+    pub department: String,
+    pub department_name: String,
+    pub lead: bool,
+    pub state: String,
+    pub dispatched_at: DateTime<Utc>,
+    pub dispatched_by: String,
+    pub report_due: DateTime<Utc>,
+    pub reported_at: Option<DateTime<Utc>>,
+    pub budget_seconds: i64,
+    pub deadline_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+}
+
+impl PartRow {
+    /// The part's 处置 clock (it starts at the dispatch and never stops but for the incident's
+    /// own suspension, which holds every part).
+    pub fn clock(&self) -> Clock {
+        Clock {
+            start: self.dispatched_at,
+            budget: self.budget_seconds,
+            suspended: 0,
+            suspended_since: None,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, category, description, ST_X(geom), ST_Y(geom), address, cell_code,
     cell_revision, source, reporter, state, level, severity, created_at, updated_at, clock_start,
-    budget_seconds, suspended_since, suspended_seconds, deadline_at, supervision, rating, closed_at";
+    budget_seconds, suspended_since, suspended_seconds, deadline_at, supervision, rating, closed_at,
+    accepted_at, response_due, forward_due, forwarded_at, attributes,
+    (SELECT coalesce(json_agg(json_build_object(
+         'id', p.id, 'department', p.department, 'department_name', d.name, 'lead', p.lead,
+         'state', p.state, 'dispatched_at', p.dispatched_at, 'dispatched_by', p.dispatched_by,
+         'report_due', p.report_due, 'reported_at', p.reported_at,
+         'budget_seconds', p.budget_seconds, 'deadline_at', p.deadline_at, 'done_at', p.done_at,
+         'result', p.result) ORDER BY p.id), '[]')
+     FROM incident_parts p JOIN departments d ON d.code = p.department
+     WHERE p.incident_id = incidents.id)";
 
 impl IncidentRow {
     /// The row's deadline clock.
@@ -88,7 +133,23 @@ fn row_of(r: &tokio_postgres::Row) -> StoreResult<IncidentRow> {
         supervision: r.get(20),
         rating: r.get(21),
         closed_at: r.get(22),
+        stages: Stages {
+            accepted_at: r.get(23),
+            response_due: r.get(24),
+            forward_due: r.get(25),
+            forwarded_at: r.get(26),
+        },
+        attributes: r.get(27),
+        parts: serde_json::from_value(r.get(28))
+            .map_err(|e| StoreError::Refused(format!("stored incident parts: {e}")))?,
     })
+}
+
+impl IncidentRow {
+    /// The departments with a part in it (what the department rule of `domain::access` needs).
+    pub fn departments(&self) -> Vec<String> {
+        self.parts.iter().map(|p| p.department.clone()).collect()
+    }
 }
 
 /// A category of the taxonomy: code, name, parent, default severity.
@@ -154,6 +215,8 @@ pub struct NewIncident<'a> {
     pub budget_seconds: i64,
     pub deadline_at: DateTime<Utc>,
     pub photos: &'a [String],
+    pub stages: Stages,
+    pub attributes: &'a Value,
 }
 
 /// Held from a live event's id until its transaction ends, so ids are handed out in commit
@@ -192,9 +255,10 @@ pub async fn create(
         .query_one(
             "INSERT INTO incidents (category, description, geom, source_crs, address, cell_code,
                  cell_revision, source, reporter, state, level, severity, created_at, updated_at,
-                 clock_start, budget_seconds, deadline_at, photos)
+                 clock_start, budget_seconds, deadline_at, photos, response_due, forward_due,
+                 attributes)
              VALUES ($1, $2, ST_SetSRID(ST_MakePoint($3, $4), 4490), $5, $6, $7, $8, $9, $10, '上报',
-                     $11, $12, $13, $13, $13, $14, $15, $16)
+                     $11, $12, $13, $13, $13, $14, $15, $16, $17, $18, $19)
              RETURNING id",
             &[
                 &new.category,
@@ -213,6 +277,9 @@ pub async fn create(
                 &new.budget_seconds,
                 &new.deadline_at,
                 &new.photos,
+                &new.stages.response_due,
+                &new.stages.forward_due,
+                &new.attributes,
             ],
         )
         .await?
@@ -229,7 +296,7 @@ pub async fn create(
     Ok(row)
 }
 
-async fn load_in(tx: &Transaction<'_>, id: i64, lock: bool) -> StoreResult<IncidentRow> {
+pub(super) async fn load_in(tx: &Transaction<'_>, id: i64, lock: bool) -> StoreResult<IncidentRow> {
     let sql = format!(
         "SELECT {COLUMNS} FROM incidents WHERE id = $1{}",
         if lock { " FOR UPDATE" } else { "" }
@@ -271,7 +338,8 @@ pub async fn act<E>(
     tx.execute(
         "UPDATE incidents SET state = $2, level = $3, clock_start = $4, budget_seconds = $5,
              suspended_since = $6, suspended_seconds = $7, deadline_at = $8, supervision = $9,
-             rating = $10, closed_at = $11, updated_at = now()
+             rating = $10, closed_at = $11, accepted_at = $12, forward_due = $13,
+             forwarded_at = $14, updated_at = now()
          WHERE id = $1",
         &[
             &id,
@@ -285,9 +353,24 @@ pub async fn act<E>(
             &change.supervision,
             &change.rating,
             &change.closed_at,
+            &change.stages.accepted_at,
+            &change.stages.forward_due,
+            &change.stages.forwarded_at,
         ],
     )
     .await?;
+    // A verification sent back (回退 from 反馈 or 核查 to 处置) reopens the lead department's
+    // part: its 办结 did not hold.
+    if change.state == State::Handling
+        && matches!(current.state, State::Feedback | State::Verifying)
+    {
+        tx.execute(
+            "UPDATE incident_parts SET state = '已报到', done_at = NULL, done_by = NULL
+             WHERE incident_id = $1 AND lead",
+            &[&id],
+        )
+        .await?;
+    }
     tx.execute(
         "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -353,6 +436,8 @@ pub struct IncidentFilter {
     pub cell_prefix: Option<String>,
     /// Only incidents inside one of these cells (a worker's own grids).
     pub cells_within: Option<Vec<String>>,
+    /// Only incidents this department has a part in.
+    pub department: Option<String>,
     pub limit: i64,
 }
 
@@ -373,6 +458,9 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
                    AND ($7::text[] IS NULL OR EXISTS (
                         SELECT 1 FROM unnest($7::text[]) AS own
                         WHERE own <> '' AND starts_with(cell_code, own)))
+                   AND ($8::text IS NULL OR EXISTS (
+                        SELECT 1 FROM incident_parts p
+                        WHERE p.incident_id = incidents.id AND p.department = $8))
                  ORDER BY id DESC LIMIT $6"
             ),
             &[
@@ -383,6 +471,7 @@ pub async fn list(client: &Client, f: &IncidentFilter) -> StoreResult<Vec<Incide
                 &f.cell_prefix,
                 &f.limit,
                 &f.cells_within,
+                &f.department,
             ],
         )
         .await?;

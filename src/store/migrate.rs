@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0011_outbox",
         include_str!("../../migrations/0011_outbox.sql"),
     ),
+    (
+        "0012_departments",
+        include_str!("../../migrations/0012_departments.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.
@@ -76,9 +80,37 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> StoreResult<Vec<Str
     result
 }
 
+/// Applies the pending migrations up to and including `last` only: for a test that a later
+/// migration carries existing rows over.
+pub async fn migrate_until(
+    client: &mut tokio_postgres::Client,
+    last: &str,
+) -> StoreResult<Vec<String>> {
+    let end = MIGRATIONS
+        .iter()
+        .position(|(name, _)| *name == last)
+        .ok_or_else(|| StoreError::Refused(format!("no migration {last:?}")))?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 name text PRIMARY KEY,
+                 sha256 text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+    apply(client, &MIGRATIONS[..=end]).await
+}
+
 async fn apply_pending(client: &mut tokio_postgres::Client) -> StoreResult<Vec<String>> {
+    apply(client, MIGRATIONS).await
+}
+
+async fn apply(
+    client: &mut tokio_postgres::Client,
+    migrations: &[(&str, &str)],
+) -> StoreResult<Vec<String>> {
     let mut applied = Vec::new();
-    for (name, sql) in MIGRATIONS {
+    for (name, sql) in migrations {
         let checksum = hex::encode(Sha256::digest(sql.as_bytes()));
         let recorded = client
             .query_opt(

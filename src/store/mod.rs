@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cards;
 pub mod cells;
 pub mod demo;
+pub mod departments;
 pub mod drafts;
 pub mod embedded;
 pub mod fieldwork;

@@ -20,6 +20,19 @@ pub struct User {
     pub role: Role,
     /// Cells this user is responsible for (a worker's own grids); empty = no restriction by cell.
     pub cells: Vec<String>,
+    /// A department user's department (role `department`).
+    pub department: Option<String>,
+}
+
+impl User {
+    /// The user as the access rules of `domain::access` see it.
+    pub fn viewer(&self) -> crate::domain::access::Viewer<'_> {
+        crate::domain::access::Viewer {
+            role: self.role,
+            cells: &self.cells,
+            department: self.department.as_deref(),
+        }
+    }
 }
 
 /// A fresh random token: 32 bytes from the OS generator, hex-encoded.
@@ -112,7 +125,7 @@ pub async fn authenticate(client: &Client, token: &str) -> StoreResult<Option<Us
              WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL
                AND (t.expires_at IS NULL OR t.expires_at > now())
                AND u.id = t.user_id AND u.disabled_at IS NULL
-             RETURNING u.id, u.name, u.role, u.cells",
+             RETURNING u.id, u.name, u.role, u.cells, u.department",
             &[&token_digest(token)],
         )
         .await?;
@@ -126,6 +139,7 @@ pub async fn authenticate(client: &Client, token: &str) -> StoreResult<Option<Us
         name: row.get(1),
         role,
         cells: row.get(3),
+        department: row.get(4),
     }))
 }
 

@@ -17,7 +17,14 @@ use crate::harness::{TestDb, demo_db};
 use crate::http::app_with_atlas;
 
 /// The callers of the matrix, in column order.
-const CALLERS: [&str; 5] = ["none", "worker", "planner", "command", "admin"];
+const CALLERS: [&str; 6] = [
+    "none",
+    "worker",
+    "planner",
+    "command",
+    "admin",
+    "department",
+];
 
 /// What a caller may see in a body.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -122,6 +129,15 @@ async fn fixture() -> Fixture {
         ));
     }
     let command = tokens[3].clone().unwrap();
+    gridmap::app::demo::seed_departments(&mut client)
+        .await
+        .unwrap();
+    let police = format!("pcs-{}", &own_cell[..9]);
+    tokens.push(Some(
+        gridmap::store::departments::add_user(&mut client, "派出所值班", &police)
+            .await
+            .unwrap(),
+    ));
     let mut secrets = Vec::new();
     let mut ids = Vec::new();
     for (tag, x, y) in [("OWN", own_x, own_y), ("OTHER", other_x, other_y)] {
@@ -148,6 +164,18 @@ async fn fixture() -> Fixture {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        if tag == "OWN" {
+            // 吹哨 to the own township's 派出所: the department caller's part.
+            let (status, body) = send(
+                &app,
+                "POST",
+                &format!("/api/v1/incidents/{id}/dispatch"),
+                Some(&command),
+                Some(json!({"departments": [police.clone()]})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
         for secret in [
             format!("秘密描述-{tag}"),
             format!("秘密地址-{tag}"),
@@ -170,13 +198,14 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// One row: method, URI, body, then per caller (none, worker, planner, command, admin) the status
+/// One row: method, URI, body, then per caller (none, worker, planner, command, admin, and a
+/// department dispatched to the own grid's incident) the status
 /// and what the body may show of the *other* grid's incident / of the own one.
 struct Row {
     method: &'static str,
     uri: String,
     body: Option<Value>,
-    expect: [(u16, Sees); 5],
+    expect: [(u16, Sees); 6],
     /// Which incident the row is about, for the secrets checked ("OWN" or "OTHER"; "" = both).
     about: &'static str,
 }
@@ -200,6 +229,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Private),
                 (200, Private),
+                (200, Private),
             ],
         },
         Row {
@@ -213,6 +243,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -226,6 +257,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Private),
                 (200, Private),
+                (200, Nothing),
             ],
         },
         Row {
@@ -237,6 +269,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (401, Nothing),
                 (200, Private),
                 (200, Nothing),
+                (200, Private),
                 (200, Private),
                 (200, Private),
             ],
@@ -252,6 +285,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Private),
                 (200, Private),
+                (200, Nothing),
             ],
         },
         Row {
@@ -265,6 +299,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (409, Nothing),
                 (409, Nothing),
+                (403, Nothing),
             ],
         },
         Row {
@@ -278,6 +313,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (409, Nothing),
                 (409, Nothing),
+                (403, Nothing),
             ],
         },
         Row {
@@ -291,6 +327,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -304,6 +341,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -317,6 +355,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -330,6 +369,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -343,6 +383,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (403, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -356,6 +397,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Private),
                 (200, Private),
+                (403, Nothing),
             ],
         },
         Row {
@@ -369,6 +411,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Nothing),
                 (200, Nothing),
+                (403, Nothing),
             ],
         },
         Row {
@@ -382,6 +425,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (200, Nothing),
                 (200, Nothing),
+                (403, Nothing),
             ],
         },
         Row {
@@ -395,6 +439,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (403, Nothing),
                 (200, Nothing),
+                (403, Nothing),
             ],
         },
         Row {
@@ -408,6 +453,7 @@ async fn every_incident_path_applies_the_one_access_rule_to_every_role_and_grid(
                 (200, Nothing),
                 (403, Nothing),
                 (200, Nothing),
+                (403, Nothing),
             ],
         },
     ];

@@ -5,6 +5,7 @@ mod calendar;
 mod cluster;
 mod coverage_data;
 mod demo;
+mod departments;
 mod drafts;
 mod fieldwork;
 mod harness;

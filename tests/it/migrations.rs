@@ -21,7 +21,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             .collect();
     files.sort();
     assert_eq!(
-        files[..11],
+        files[..12],
         [
             "0001_schema",
             "0002_sibling_overlap_guard",
@@ -33,7 +33,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0008_field",
             "0009_teams",
             "0010_intake",
-            "0011_outbox"
+            "0011_outbox",
+            "0012_departments"
         ]
     );
     assert_eq!(first, files);
@@ -54,6 +55,11 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
         "users",
         "api_tokens",
         "cell_lineage",
+        "departments",
+        "incident_parts",
+        "matters",
+        "department_reviews",
+        "category_attributes",
     ] {
         let row = client
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
