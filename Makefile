@@ -19,6 +19,7 @@ test: setup-test lint
 	node web/tests/docs.test.mjs
 	node web/tests/field.test.mjs
 	node web/tests/staff.test.mjs
+	node web/tests/dept.test.mjs
 
 setup:
 	@bash scripts/setup.sh build

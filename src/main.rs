@@ -1031,12 +1031,26 @@ async fn serve_opened(
             let Ok(mut client) = outbox_pool.get().await else {
                 continue;
             };
-            match gridmap::app::intake::deliver_due(&mut client, &http, chrono::Utc::now()).await {
-                Ok((0, 0)) => {}
-                Ok((delivered, failed)) => {
-                    tracing::info!("outbox: {delivered} results delivered, {failed} to retry")
+            // Drain: a full batch is followed by the next at once, so a burst of results is
+            // not held to one batch per tick.
+            loop {
+                match gridmap::app::intake::deliver_due(&mut client, &http, chrono::Utc::now())
+                    .await
+                {
+                    Ok((0, 0)) => break,
+                    Ok((delivered, failed)) => {
+                        tracing::info!("outbox: {delivered} results delivered, {failed} to retry");
+                        if (delivered + failed) < gridmap::app::intake::DELIVERY_BATCH as usize
+                            || delivered == 0
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("outbox delivery failed: {e}");
+                        break;
+                    }
                 }
-                Err(e) => tracing::warn!("outbox delivery failed: {e}"),
             }
         }
     });

@@ -5,8 +5,11 @@
 // fetched again as well. Everything comes from this server; no personal data beyond the grid
 // team's names is shown. A banner warns when the working-day calendar does not reach far enough
 // ahead (`/health`'s `calendar.ok`); deadlines beyond it carry `provisional` and show （暂定）.
+// The 部门 panel (吹哨报到) comes from `GET /api/v1/departments/board`, fetched with the other
+// figures: open parts per department (and how many still await their 报到), the parts whose 报到
+// or 处置 is overdue, and the departments ranked by 响应率.
 import { client, live, request } from './lib/api.js';
-import { $ } from './lib/dom.js';
+import { $, el } from './lib/dom.js';
 import { createMap, fitGeometry, geojsonSource, setFeatures } from './lib/map.js';
 
 const TOKEN_KEY = 'gridmap.wall.token';
@@ -17,6 +20,7 @@ let mode = 'heat';
 const incidents = new Map(); // id → incident
 let kpis = {};
 let stats = null;
+let board = null; // /api/v1/departments/board
 let grids = null; // GeoJSON of level-3 cells
 const ticker = []; // newest first
 const pulses = []; // {lon, lat, born}
@@ -26,6 +30,7 @@ let calendarChecked = false;
 
 const api = client(() => token).get;
 const pct = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
+const dayTime = (iso) => new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 const hhmm = (iso) => new Date(iso).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Shanghai' });
 
 // ------------------------------------------------------------------ map
@@ -141,7 +146,49 @@ function renderPanels() {
   }));
 }
 
+// ------------------------------------------------------------------ departments
+function renderBoard() {
+  const b = board || { open: [], late_reports: [], overdue: [], ranking: [] };
+  const none = (text) => el('li', { class: 'none' }, text);
+  // One row per department: those ranked by 响应率 first (in the board's order), then those with
+  // open parts but nothing to rank yet, most open first.
+  const open = new Map((b.open || []).map((d) => [d.code, d]));
+  const ranked = (b.ranking || []).map((d, i) => ({ code: d.code, name: d.name, rank: i + 1, rate: d.response_rate, to_respond: d.to_respond }));
+  const unranked = [...open.values()].filter((d) => !ranked.some((r) => r.code === d.code))
+    .sort((x, y) => y.open - x.open || y.awaiting_report - x.awaiting_report)
+    .map((d) => ({ code: d.code, name: d.name, rank: null, rate: null, to_respond: 0 }));
+  const rows = [...ranked, ...unranked].slice(0, 10).map((d) => {
+    const o = open.get(d.code) || { open: 0, awaiting_report: 0 };
+    return el('tr', { 'data-code': d.code },
+      el('td', { class: 'rank' }, d.rank == null ? '–' : `${d.rank}`),
+      el('th', { scope: 'row', class: 'name', title: d.name }, d.name),
+      el('td', { class: 'open' }, `${o.open}`),
+      el('td', { class: o.awaiting_report ? 'awaiting' : 'zero' }, `${o.awaiting_report}`),
+      el('td', { class: 'rate', title: d.rate == null ? '暂无应报到的任务' : `应报到 ${d.to_respond} 件` }, d.rate == null ? '—' : pct(d.rate)));
+  });
+  $('dept-rows').replaceChildren(...(rows.length ? rows
+    : [el('tr', { class: 'none' }, el('td', { colspan: '5' }, board ? '暂无派遣到部门的任务' : '—'))]));
+  const late = b.late_reports || [];
+  const over = b.overdue || [];
+  $('dept-late-count').textContent = board ? `${late.length}` : '–';
+  $('dept-overdue-count').textContent = board ? `${over.length}` : '–';
+  const item = (p, due, verb) => el('li', { 'data-incident': p.incident, 'data-part': p.part },
+    el('span', { class: 'name', title: `${p.category} · ${p.department_name}` }, `${p.category} · ${p.department_name}${p.lead ? '（牵头）' : ''}`),
+    el('small', {}, `应于 ${dayTime(due)} ${verb}`));
+  $('dept-late').replaceChildren(...(late.length ? late.slice(0, 6).map((p) => item(p, p.report_due, '报到')) : [none(board ? '无' : '—')]));
+  $('dept-overdue').replaceChildren(...(over.length ? over.slice(0, 6).map((p) => item(p, p.deadline_at, '办结')) : [none(board ? '无' : '—')]));
+}
+
+// Only the command centre (and admins) may read the panel; a refusal leaves it at –.
+async function loadBoard() {
+  try {
+    board = await api('/api/v1/departments/board');
+  } catch { board = null; }
+  renderBoard();
+}
+
 let statsTimer = null;
+let boardTimer = null;
 function refreshStatsSoon() {
   clearTimeout(statsTimer);
   statsTimer = setTimeout(loadStats, 300);
@@ -152,6 +199,7 @@ async function loadStats() {
            on_time_rate: stats.totals.on_time_rate, satisfaction_rate: stats.totals.satisfaction_rate };
   renderPanels();
   loadCompliance();
+  loadBoard();
 }
 
 // The compliance tile: grid workers meeting every duty this week (patrol days, logs, visits,
@@ -269,6 +317,9 @@ async function login(t) {
   const county = await api('/api/v1/cells?level=0');
   if (county.features[0]) fitGeometry(map, county.features[0].geometry, { padding: 20, duration: 0 });
   connect();
+  // Lateness grows with time alone: the panel is fetched again every minute as well.
+  clearInterval(boardTimer);
+  boardTimer = setInterval(loadBoard, 60 * 1000);
   window.gridmap.ready = true;
   return me;
 }
@@ -286,6 +337,7 @@ window.gridmap = {
   get lastEvent() { return lastEvent; },
   get mode() { return mode; },
   get calendar() { return calendar; },
+  get board() { return board; },
   get calendarChecked() { return calendarChecked; },
   setMode, setWindow, login, checkCalendar,
 };

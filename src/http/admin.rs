@@ -16,7 +16,7 @@ use crate::store::users;
 #[utoipa::path(get, path = "/api/v1/me", tag = "admin", responses((status = 200, description = "The caller's name, role and cells", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn me(user: AuthUser) -> Json<Value> {
     let u = &user.0;
-    Json(json!({"name": u.name, "role": u.role, "cells": u.cells}))
+    Json(json!({"name": u.name, "role": u.role, "cells": u.cells, "department": u.department}))
 }
 
 /// `GET /api/v1/users`: all users without their tokens (admin only).

@@ -54,6 +54,8 @@ fn holds_token(path: &str) -> bool {
         "/web/staff",
         "/vote",
         "/web/vote",
+        "/dept",
+        "/web/dept",
     ]
     .iter()
     .any(|p| {
