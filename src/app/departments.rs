@@ -95,6 +95,9 @@ pub async fn put(client: &mut Client, d: DepartmentRow) -> Result<DepartmentRow,
         }
         _ => return Err(field("level", "level must be township or county")),
     }
+    if d.phone.as_ref().is_some_and(|p| p.chars().count() > 40) {
+        return Err(field("phone", "a phone number is at most 40 characters"));
+    }
     if !(1..=72).contains(&d.report_hours) {
         return Err(field("report_hours", "report_hours must be 1–72"));
     }
@@ -256,6 +259,9 @@ pub async fn propose(
 ) -> Result<MatterRow, DepartmentError> {
     if p.name.trim().is_empty() || p.name.chars().count() > 120 {
         return Err(field("name", "a matter's name is 1–120 characters"));
+    }
+    if p.basis.as_ref().is_some_and(|b| b.chars().count() > 500) {
+        return Err(field("basis", "the basis is at most 500 characters"));
     }
     if !GRID_DUTIES.contains(&p.grid_duty.as_str()) {
         return Err(field(

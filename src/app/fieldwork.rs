@@ -935,6 +935,7 @@ async fn apply_incident(
                     source: "网格员巡查".into(),
                     severity: None,
                     attributes: None,
+                    delivery: None,
                     photos: photos
                         .iter()
                         .map(|h| format!("/api/v1/photos/{h}"))

@@ -62,6 +62,9 @@ pub struct Report {
     /// from a path that has no way to ask for them (the field app, a platform feed): what is
     /// given is still checked, but a required one is not demanded.
     pub attributes: Option<std::collections::BTreeMap<String, Value>>,
+    /// A platform's delivery this report is (source, external id): recorded in the incident's
+    /// own transaction, so a crash can never leave one without the other.
+    pub delivery: Option<(String, String)>,
 }
 
 /// A reported incident and how close to a border it lies.
@@ -180,6 +183,10 @@ pub async fn report(
         photos: &report.photos,
         stages,
         attributes: &attributes,
+        delivery: report
+            .delivery
+            .as_ref()
+            .map(|(s, e)| (s.as_str(), e.as_str())),
     };
     let row = store::create(client, &new, payload).await?;
     Ok(Reported {

@@ -140,37 +140,6 @@ pub fn map_category(source: &Source, theirs: &str) -> String {
         .unwrap_or_else(|| theirs.to_string())
 }
 
-/// Takes a delivery once: under the external id's lock, an id already taken answers with its
-/// incident (`false`); else `create` makes the incident and the id is recorded (`true`). A
-/// crash between the two leaves an incident whose id is not recorded (a retry makes another):
-/// the incident is written by the incident loop's own transaction.
-pub async fn take<F, Fut, E>(
-    client: &Client,
-    source: &Source,
-    external_id: &str,
-    create: F,
-) -> Result<(bool, i64), E>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<i64, E>>,
-    E: From<StoreError>,
-{
-    store::lock_item(client, &source.name, external_id, true).await?;
-    let result: Result<(bool, i64), E> = async {
-        if let Some(id) = store::item(client, &source.name, external_id).await? {
-            return Ok((false, id));
-        }
-        let id = create().await?;
-        store::record_item(client, &source.name, external_id, id).await?;
-        Ok((true, id))
-    }
-    .await;
-    let unlocked = store::lock_item(client, &source.name, external_id, false).await;
-    let out = result?;
-    unlocked?;
-    Ok(out)
-}
-
 /// A delivery as the caller parsed it (after its signature verified): their category, not yet
 /// mapped; the point already in CGCS2000.
 #[derive(Debug, Clone)]
@@ -202,11 +171,13 @@ pub struct Received {
 
 /// Receives one delivery: the source and signature verified over the exact bytes before
 /// anything is parsed (`parse`, the caller's, reads the body), the values checked (naming the
-/// field), the category mapped, and the incident reported once per external id — under the id's
-/// lock, held on `lock` while `client` writes the incident. `payload` shapes its live event.
+/// field), the category mapped, and the incident reported once per external id. One connection
+/// does it all: under a session advisory lock on (source, external id) an id already taken
+/// answers with its incident (`created: false`); else the incident is reported with the id
+/// recorded in the same transaction — so two deliveries racing make one incident, and a crash
+/// leaves either both or neither. `payload` shapes the live event.
 #[allow(clippy::too_many_arguments)]
 pub async fn receive<E>(
-    lock: &Client,
     client: &mut Client,
     atlas: &crate::atlas::Atlas,
     calendar: &crate::domain::calendar::Calendar,
@@ -218,7 +189,7 @@ pub async fn receive<E>(
 where
     E: From<IntakeError> + From<StoreError>,
 {
-    let source = source(lock, signed.source).await?;
+    let source = source(client, signed.source).await?;
     verify(
         &source.secret,
         signed.timestamp,
@@ -256,6 +227,7 @@ where
         severity: None,
         photos: Vec::new(),
         attributes: None,
+        delivery: Some((source.name.clone(), external_id.clone())),
     };
     // The platform reports as the command centre would: it sees every grid.
     let reporter = crate::store::users::User {
@@ -265,7 +237,11 @@ where
         cells: Vec::new(),
         department: None,
     };
-    let (created, id) = take(lock, &source, &external_id, || async {
+    store::lock_item(client, &source.name, &external_id, true).await?;
+    let taken: Result<(bool, i64), E> = async {
+        if let Some(id) = store::item(client, &source.name, &external_id).await? {
+            return Ok((false, id));
+        }
         let reported = crate::app::incidents::report(
             client,
             atlas,
@@ -277,10 +253,13 @@ where
         )
         .await
         .map_err(IntakeError::from)?;
-        Ok::<i64, IntakeError>(reported.row.id)
-    })
-    .await?;
-    let row = crate::store::incidents::load(lock, id).await?;
+        Ok((true, reported.row.id))
+    }
+    .await;
+    let unlocked = store::lock_item(client, &source.name, &external_id, false).await;
+    let (created, id) = taken?;
+    unlocked?;
+    let row = crate::store::incidents::load(client, id).await?;
     Ok(Received {
         created,
         row,

@@ -391,6 +391,7 @@ fn parse_report(body: ReportBody) -> Result<Report, ApiError> {
         severity,
         photos,
         attributes: body.attributes,
+        delivery: None,
     })
 }
 

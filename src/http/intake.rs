@@ -50,7 +50,6 @@ pub async fn intake(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = Utc::now();
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let lock = Db::get(&state).await?;
     let mut client = Db::get(&state).await?;
     let atlas = state.atlas.load_full();
     let calendar = state.calendar.load_full();
@@ -76,7 +75,6 @@ pub async fn intake(
         })
     };
     let received = use_case::receive(
-        &lock,
         &mut client,
         &atlas,
         &calendar,

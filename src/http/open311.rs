@@ -445,6 +445,7 @@ pub async fn create(
                 })
                 .collect(),
         ),
+        delivery: None,
     };
     match report_incident(&state, &user, report, chrono::Utc::now()).await {
         Ok((incident, _)) => (

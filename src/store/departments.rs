@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio_postgres::Client;
 
-use super::incidents::{IncidentRow, live_event, load_in};
+use super::incidents::{Event, IncidentRow, finish, load_in, part_json};
 use super::users::{STORED_PREFIX_CHARS, new_token, token_digest};
 use super::{StoreError, StoreResult};
 use crate::domain::attribute::Attribute;
@@ -374,23 +374,15 @@ pub async fn dispatch<E>(
         Some(n) => format!("{} — {n}", named.join("、")),
         None => named.join("、"),
     };
-    tx.execute(
-        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note, at)
-         VALUES ($1, '吹哨', $2, $3, $4, $5, $6)",
-        &[
-            &id,
-            &current.state.as_str(),
-            &plan.state.as_str(),
-            &actor,
-            &event_note,
-            &now,
-        ],
-    )
-    .await?;
-    let row = load_in(&tx, id, false).await?;
-    live_event(&tx, "incident.updated", &payload(&row)).await?;
-    tx.commit().await?;
-    Ok(Ok(row))
+    let event = Event {
+        action: "吹哨",
+        from: current.state,
+        to: plan.state,
+        actor,
+        note: Some(&event_note),
+        at: now,
+    };
+    Ok(Ok(finish(tx, id, &event, payload).await?))
 }
 
 /// The incident a part belongs to.
@@ -470,24 +462,15 @@ pub async fn step<E>(
         Some(r) => format!("{department}: {r}"),
         None => department.clone(),
     };
-    tx.execute(
-        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &id,
-            &action,
-            &current.state.as_str(),
-            &to.as_str(),
-            &actor,
-            &note,
-            &now,
-        ],
-    )
-    .await?;
-    let row = load_in(&tx, id, false).await?;
-    live_event(&tx, "incident.updated", &payload(&row)).await?;
-    tx.commit().await?;
-    Ok(Ok(row))
+    let event = Event {
+        action,
+        from: current.state,
+        to,
+        actor,
+        note: Some(&note),
+        at: now,
+    };
+    Ok(Ok(finish(tx, id, &event, payload).await?))
 }
 
 /// One township's score of a department for a period.
@@ -634,16 +617,14 @@ pub async fn open_parts(
 ) -> StoreResult<Vec<(i64, String, super::incidents::PartRow)>> {
     let rows = client
         .query(
-            "SELECT i.id, i.category, json_build_object(
-                 'id', p.id, 'department', p.department, 'department_name', d.name, 'lead', p.lead,
-                 'state', p.state, 'dispatched_at', p.dispatched_at, 'dispatched_by', p.dispatched_by,
-                 'report_due', p.report_due, 'reported_at', p.reported_at,
-                 'budget_seconds', p.budget_seconds, 'deadline_at', p.deadline_at,
-                 'done_at', p.done_at, 'result', NULL)
-             FROM incident_parts p JOIN incidents i ON i.id = p.incident_id
-             JOIN departments d ON d.code = p.department
-             WHERE p.state <> '已办结' AND i.state NOT IN ('结案', '评价', '作废')
-             ORDER BY p.report_due",
+            concat!(
+                "SELECT i.id, i.category, ",
+                part_json!(),
+                " FROM incident_parts p JOIN incidents i ON i.id = p.incident_id
+                 JOIN departments d ON d.code = p.department
+                 WHERE p.state <> '已办结' AND i.state NOT IN ('结案', '评价', '作废')
+                 ORDER BY p.report_due"
+            ),
             &[],
         )
         .await?;

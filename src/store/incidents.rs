@@ -77,18 +77,31 @@ impl PartRow {
     }
 }
 
-const COLUMNS: &str = "id, category, description, ST_X(geom), ST_Y(geom), address, cell_code,
+/// A part (`p`, with its department `d`) as the JSON `PartRow` reads: one text for every query
+/// that hands out parts.
+macro_rules! part_json {
+    () => {
+        "json_build_object(
+    'id', p.id, 'department', p.department, 'department_name', d.name, 'lead', p.lead,
+    'state', p.state, 'dispatched_at', p.dispatched_at, 'dispatched_by', p.dispatched_by,
+    'report_due', p.report_due, 'reported_at', p.reported_at,
+    'budget_seconds', p.budget_seconds, 'deadline_at', p.deadline_at, 'done_at', p.done_at,
+    'result', p.result)"
+    };
+}
+pub(super) use part_json;
+
+const COLUMNS: &str = concat!(
+    "id, category, description, ST_X(geom), ST_Y(geom), address, cell_code,
     cell_revision, source, reporter, state, level, severity, created_at, updated_at, clock_start,
     budget_seconds, suspended_since, suspended_seconds, deadline_at, supervision, rating, closed_at,
     accepted_at, response_due, forward_due, forwarded_at, attributes,
-    (SELECT coalesce(json_agg(json_build_object(
-         'id', p.id, 'department', p.department, 'department_name', d.name, 'lead', p.lead,
-         'state', p.state, 'dispatched_at', p.dispatched_at, 'dispatched_by', p.dispatched_by,
-         'report_due', p.report_due, 'reported_at', p.reported_at,
-         'budget_seconds', p.budget_seconds, 'deadline_at', p.deadline_at, 'done_at', p.done_at,
-         'result', p.result) ORDER BY p.id), '[]')
+    (SELECT coalesce(json_agg(",
+    part_json!(),
+    " ORDER BY p.id), '[]')
      FROM incident_parts p JOIN departments d ON d.code = p.department
-     WHERE p.incident_id = incidents.id)";
+     WHERE p.incident_id = incidents.id)"
+);
 
 impl IncidentRow {
     /// The row's deadline clock.
@@ -217,6 +230,8 @@ pub struct NewIncident<'a> {
     pub photos: &'a [String],
     pub stages: Stages,
     pub attributes: &'a Value,
+    /// The (source, external id) of a platform's delivery, recorded with the incident.
+    pub delivery: Option<(&'a str, &'a str)>,
 }
 
 /// Held from a live event's id until its transaction ends, so ids are handed out in commit
@@ -290,6 +305,9 @@ pub async fn create(
         &[&id, &new.reporter, &new.source, &new.created_at],
     )
     .await?;
+    if let Some((source, external_id)) = new.delivery {
+        super::intake::record_item(&tx, source, external_id, id).await?;
+    }
     let row = load_in(&tx, id, false).await?;
     live_event(&tx, "incident.created", &payload(&row)).await?;
     tx.commit().await?;
@@ -371,23 +389,53 @@ pub async fn act<E>(
         )
         .await?;
     }
+    let event = Event {
+        action,
+        from: current.state,
+        to: change.state,
+        actor,
+        note: note.as_deref(),
+        at: chrono::Utc::now(),
+    };
+    Ok(Ok(finish(tx, id, &event, payload).await?))
+}
+
+/// One step in an incident's history.
+pub(super) struct Event<'a> {
+    pub action: &'a str,
+    pub from: State,
+    pub to: State,
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// The end of every change of an incident: its event row, the row as it now is, the live event
+/// (last, for the ordering lock) and the commit.
+pub(super) async fn finish(
+    tx: Transaction<'_>,
+    id: i64,
+    event: &Event<'_>,
+    payload: impl FnOnce(&IncidentRow) -> Value,
+) -> StoreResult<IncidentRow> {
     tx.execute(
-        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO incident_events (incident_id, action, from_state, to_state, actor, note, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             &id,
-            &action,
-            &current.state.as_str(),
-            &change.state.as_str(),
-            &actor,
-            &note,
+            &event.action,
+            &event.from.as_str(),
+            &event.to.as_str(),
+            &event.actor,
+            &event.note,
+            &event.at,
         ],
     )
     .await?;
     let row = load_in(&tx, id, false).await?;
     live_event(&tx, "incident.updated", &payload(&row)).await?;
     tx.commit().await?;
-    Ok(Ok(row))
+    Ok(row)
 }
 
 /// One event of an incident's history (who did what, when, with what note).
