@@ -59,8 +59,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The server process, killed (SIGKILL) and reaped when dropped, on every path out.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
 /// Starts the server binary on `port`; returns once it listens.
-fn start(url: &str, port: u16) -> Child {
+fn start(url: &str, port: u16) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gridmap"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
@@ -82,12 +92,7 @@ fn start(url: &str, port: u16) -> Child {
     }
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    child
-}
-
-fn kill(child: &mut Child) {
-    child.kill().ok(); // SIGKILL
-    child.wait().ok();
+    Server(child)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -197,7 +202,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         tokio::time::sleep_until(due.into()).await;
         if !killed && started.elapsed() >= KILL_AT {
             killed = true;
-            kill(&mut server);
+            drop(server); // SIGKILL
             let down = Instant::now();
             server = tokio::task::spawn_blocking({
                 let url = url.clone();
@@ -343,8 +348,8 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let at_kill = received.lock().unwrap().results.len();
-    kill(&mut server);
-    server = tokio::task::spawn_blocking({
+    drop(server); // SIGKILL
+    let server = tokio::task::spawn_blocking({
         let url = url.clone();
         move || start(&url, port)
     })
@@ -372,7 +377,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         r.bad_signatures
     );
     drop(r);
-    kill(&mut server);
+    drop(server);
     assert_eq!(items as u64, total, "every delivery taken");
     assert_eq!(incidents, distinct, "no incident without its delivery");
     assert_eq!(missing, 0, "every result reached the callback");
