@@ -660,7 +660,7 @@ pub enum StatsLevel {
 
 /// `GET /api/v1/stats?from=&to=&level=grid|village|township&code=&format=csv` (command, admin,
 /// planner): the KPIs per unit and in total, plus today's reports and the open ones.
-#[utoipa::path(get, path = "/api/v1/stats", tag = "incidents", params(StatsParams), responses((status = 200, description = "KPIs", content((serde_json::Value = "application/json"), (String = "text/csv"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/stats", tag = "incidents", params(StatsParams), responses((status = 200, description = "KPIs", content((serde_json::Value = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn stats(
     State(state): State<AppState>,
     user: AuthUser,
