@@ -298,20 +298,26 @@ fn end_of(date: NaiveDate) -> DateTime<Utc> {
     start_of(date + Days::new(1))
 }
 
+/// The shipped calendar (`data/holidays/2024–2026.json`), for the domain's unit tests.
+#[cfg(test)]
+pub(crate) fn shipped() -> Calendar {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holidays");
+    let docs: Vec<(String, Value)> = ["2024", "2025", "2026"]
+        .iter()
+        .map(|y| {
+            let text = std::fs::read_to_string(dir.join(format!("{y}.json"))).unwrap();
+            (y.to_string(), serde_json::from_str(&text).unwrap())
+        })
+        .collect();
+    Calendar::from_documents(&docs).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn calendar() -> Calendar {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holidays");
-        let docs: Vec<(String, Value)> = ["2024", "2025", "2026"]
-            .iter()
-            .map(|y| {
-                let text = std::fs::read_to_string(dir.join(format!("{y}.json"))).unwrap();
-                (y.to_string(), serde_json::from_str(&text).unwrap())
-            })
-            .collect();
-        Calendar::from_documents(&docs).unwrap()
+        shipped()
     }
 
     fn at(text: &str) -> DateTime<Utc> {

@@ -568,17 +568,9 @@ mod tests {
         assert!(transition(&current, &Action::Close, &calendar, &rules, start).is_err());
     }
 
-    fn calendar_2026() -> Calendar {
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holidays/2026.json"),
-        )
-        .unwrap();
-        Calendar::from_documents(&[("2026".into(), serde_json::from_str(&text).unwrap())]).unwrap()
-    }
-
     #[test]
     fn the_response_and_forwarding_deadlines_skip_the_national_day() {
-        let calendar = calendar_2026();
+        let calendar = crate::domain::calendar::shipped();
         let rules = Rules::new(vec![
             ("受理".into(), "township".into(), "*".into(), 1),
             ("上报".into(), "township".into(), "*".into(), 2),

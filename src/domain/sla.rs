@@ -116,11 +116,7 @@ mod tests {
     }
 
     fn calendar() -> Calendar {
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holidays/2026.json"),
-        )
-        .unwrap();
-        Calendar::from_documents(&[("2026".into(), serde_json::from_str(&text).unwrap())]).unwrap()
+        crate::domain::calendar::shipped()
     }
 
     #[test]
