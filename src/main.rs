@@ -961,12 +961,14 @@ async fn serve_opened(
             None => tracing::info!("the atlas already has cells; demo not loaded"),
         }
     }
-    let pool = store::pool(config.clone(), 16).map_err(|e| e.to_string())?;
+    let pool = store::pool(config.clone(), POOL_SIZE).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("gridmap listening on http://{address}");
+    store::warm(&pool, POOL_SIZE)
+        .await
+        .map_err(|e| e.to_string())?;
     let state = AppState::with_config(pool.clone(), settings.clone());
     gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
@@ -1054,6 +1056,9 @@ async fn serve_opened(
             }
         }
     });
+    // Announced once everything above is ready: a supervisor (or a test) that waits for this line
+    // sends its first request to a server that answers at once.
+    println!("gridmap listening on http://{address}");
     let hub = state.live.clone();
     let signal = async move {
         shutdown_signal().await;
@@ -1072,6 +1077,9 @@ async fn serve_opened(
     tracing::info!("server stopped");
     Ok(())
 }
+
+/// The server's database connections (PostgreSQL's default allows 100 across every node).
+const POOL_SIZE: usize = 16;
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -13,6 +13,7 @@ use tokio_postgres::Client;
 use crate::app::incidents::IncidentError;
 
 use crate::store::StoreError;
+use crate::store::incidents::IncidentRow;
 use crate::store::intake::{self as store, Source};
 
 /// Results taken from the outbox at a time; a full batch is followed by the next at once.
@@ -238,9 +239,9 @@ where
         department: None,
     };
     store::lock_item(client, &source.name, &external_id, true).await?;
-    let taken: Result<(bool, i64), E> = async {
+    let taken: Result<(bool, Option<IncidentRow>, i64), E> = async {
         if let Some(id) = store::item(client, &source.name, &external_id).await? {
-            return Ok((false, id));
+            return Ok((false, None, id));
         }
         let reported = crate::app::incidents::report(
             client,
@@ -253,13 +254,17 @@ where
         )
         .await
         .map_err(IntakeError::from)?;
-        Ok((true, reported.row.id))
+        let id = reported.row.id;
+        Ok((true, Some(reported.row), id))
     }
     .await;
     let unlocked = store::lock_item(client, &source.name, &external_id, false).await;
-    let (created, id) = taken?;
+    let (created, row, id) = taken?;
     unlocked?;
-    let row = crate::store::incidents::load(client, id).await?;
+    let row = match row {
+        Some(row) => row,
+        None => crate::store::incidents::load(client, id).await?,
+    };
     Ok(Received {
         created,
         row,

@@ -19,7 +19,7 @@ use super::error::ApiError;
 use super::field::view_live_event;
 use super::params::Params;
 use crate::domain::role::Role;
-use crate::store::incidents::live_after;
+use crate::store::live::after as live_after;
 
 fn event_of(id: i64, kind: &str, payload: &serde_json::Value) -> Event {
     Event::default()

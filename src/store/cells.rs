@@ -52,6 +52,7 @@ pub async fn write_revision(
     let outcome = write_revision_in(&tx, cells, base, author, message).await?;
     if matches!(outcome, WriteOutcome::Committed { .. }) {
         tx.commit().await?;
+        super::live::committed();
     }
     Ok(outcome)
 }
@@ -185,9 +186,8 @@ pub async fn write_revision_with(
             },
         }));
     }
-    // The live stream (wall, planner pages) hears of it too, in order with incident events;
-    // last, because it holds the stream's ordering lock until the commit.
-    super::incidents::live_event(
+    // The live stream (wall, planner pages) hears of it too, in order with incident events.
+    super::live::record(
         tx,
         "atlas.revision",
         &serde_json::json!({"revision": revision}),

@@ -136,6 +136,7 @@ pub async fn write_if_empty(
     )
     .await?;
     tx.commit().await?;
+    super::live::committed();
     Ok(Some(Loaded {
         revision,
         cells: cells.len(),

@@ -391,6 +391,7 @@ pub async fn commit(client: &mut Client, plan: &CommitPlan<'_>) -> StoreResult<W
         std::process::abort();
     }
     tx.commit().await?;
+    super::live::committed();
     Ok(outcome)
 }
 

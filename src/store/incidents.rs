@@ -1,6 +1,6 @@
-//! Incidents and their append-only event log, the category taxonomy and deadline rules, and the
-//! live event log. Every change of an incident is one transaction: the row, an event row (who,
-//! when, note), a live event and a NOTIFY — so the wall never misses one.
+//! Incidents and their append-only event log, the category taxonomy and deadline rules. Every
+//! change of an incident is one transaction: the row, an event row (who, when, note) and a live
+//! event — so the wall never misses one.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -9,9 +9,6 @@ use tokio_postgres::{Client, Transaction};
 use super::{StoreError, StoreResult};
 use crate::domain::incident::{Change, Level, Stages, State};
 use crate::domain::sla::Clock;
-
-/// The NOTIFY channel of the live stream (payload: the live event id).
-pub const LIVE_CHANNEL: &str = "gridmap_live";
 
 /// An incident row.
 #[derive(Debug, Clone)]
@@ -234,30 +231,6 @@ pub struct NewIncident<'a> {
     pub delivery: Option<(&'a str, &'a str)>,
 }
 
-/// Held from a live event's id until its transaction ends, so ids are handed out in commit
-/// order: a reader that saw id n can never later find a smaller id appear (no event is skipped).
-const LIVE_LOCK: i64 = 0x0067_7269_646c_6976;
-
-/// Records a live event in the transaction and announces it (delivered at commit). Call it last
-/// in the transaction: the ordering lock is held until the commit.
-pub async fn live_event(tx: &Transaction<'_>, kind: &str, payload: &Value) -> StoreResult<i64> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LIVE_LOCK])
-        .await?;
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO live_events (kind, payload) VALUES ($1, $2) RETURNING id",
-            &[&kind, &payload],
-        )
-        .await?
-        .get(0);
-    tx.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&LIVE_CHANNEL, &id.to_string()],
-    )
-    .await?;
-    Ok(id)
-}
-
 /// Writes a new incident with its first event ("上报"); returns its id. `payload` builds the
 /// live event's body from the stored row.
 pub async fn create(
@@ -309,8 +282,9 @@ pub async fn create(
         super::intake::record_item(&tx, source, external_id, id).await?;
     }
     let row = load_in(&tx, id, false).await?;
-    live_event(&tx, "incident.created", &payload(&row)).await?;
+    super::live::record(&tx, "incident.created", &payload(&row)).await?;
     tx.commit().await?;
+    super::live::committed();
     Ok(row)
 }
 
@@ -411,7 +385,7 @@ pub(super) struct Event<'a> {
 }
 
 /// The end of every change of an incident: its event row, the row as it now is, the live event
-/// (last, for the ordering lock) and the commit.
+/// and the commit.
 pub(super) async fn finish(
     tx: Transaction<'_>,
     id: i64,
@@ -433,8 +407,9 @@ pub(super) async fn finish(
     )
     .await?;
     let row = load_in(&tx, id, false).await?;
-    live_event(&tx, "incident.updated", &payload(&row)).await?;
+    super::live::record(&tx, "incident.updated", &payload(&row)).await?;
     tx.commit().await?;
+    super::live::committed();
     Ok(row)
 }
 
@@ -550,30 +525,4 @@ pub async fn teams(
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect())
-}
-
-/// Live events after `id` (for `Last-Event-ID` replay and for the listener), oldest first.
-pub async fn live_after(
-    client: &Client,
-    id: i64,
-    limit: i64,
-) -> StoreResult<Vec<(i64, String, Value)>> {
-    let rows = client
-        .query(
-            "SELECT id, kind, payload FROM live_events WHERE id > $1 ORDER BY id LIMIT $2",
-            &[&id, &limit],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect())
-}
-
-/// The newest live event id (where a fresh listener starts).
-pub async fn live_head(client: &Client) -> StoreResult<i64> {
-    Ok(client
-        .query_one("SELECT coalesce(max(id), 0) FROM live_events", &[])
-        .await?
-        .get(0))
 }

@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_departments",
         include_str!("../../migrations/0012_departments.sql"),
     ),
+    (
+        "0013_live_order",
+        include_str!("../../migrations/0013_live_order.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

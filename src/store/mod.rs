@@ -13,6 +13,7 @@ pub mod fieldwork;
 pub mod incidents;
 pub mod intake;
 pub mod listen;
+pub mod live;
 pub mod migrate;
 pub mod open;
 pub mod registry;
@@ -73,6 +74,17 @@ pub fn pool(config: tokio_postgres::Config, max_size: usize) -> StoreResult<Pool
         .create_timeout(Some(Duration::from_secs(3)))
         .recycle_timeout(Some(Duration::from_secs(3)))
         .build()?)
+}
+
+/// Opens up to `n` of the pool's connections at once and returns them to it, so the first burst
+/// after a (re)start does not wait for PostgreSQL to start a backend per request (measured: the
+/// intake's p99 was ten times its steady value in the first seconds after a start).
+pub async fn warm(pool: &Pool, n: usize) -> StoreResult<()> {
+    let opened = futures_util::future::join_all((0..n).map(|_| pool.get())).await;
+    for client in opened {
+        drop(client?);
+    }
+    Ok(())
 }
 
 /// One connection outside any pool, driven on the current runtime.

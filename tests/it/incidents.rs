@@ -11,7 +11,7 @@ use gridmap::domain::role::Role;
 use gridmap::http::router;
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, call, demo_db, user};
+use crate::harness::{TestDb, call, demo_db, fresh_db, user};
 use crate::http::app_with_atlas;
 
 async fn send(
@@ -630,6 +630,43 @@ async fn the_live_stream_carries_reports_and_replays_what_a_reconnecting_client_
     assert!(missed.windows(2).all(|w| w[0].0 < w[1].0), "in order");
     follower.abort();
     server.abort();
+}
+
+#[tokio::test]
+async fn a_live_event_that_commits_late_is_numbered_after_those_already_read() {
+    use gridmap::store::live;
+    let db = fresh_db(true).await;
+    let mut slow = db.client().await;
+    let mut quick = db.client().await;
+    let mut reader = db.client().await;
+    // The slow writer records its event first but commits last.
+    let slow_tx = slow.transaction().await.unwrap();
+    live::record(&slow_tx, "test.slow", &json!({"n": 1}))
+        .await
+        .unwrap();
+    let quick_tx = quick.transaction().await.unwrap();
+    live::record(&quick_tx, "test.quick", &json!({"n": 2}))
+        .await
+        .unwrap();
+    quick_tx.commit().await.unwrap();
+    let first = live::sequence(&mut reader).await.unwrap().unwrap();
+    let read = live::after(&reader, 0, 100).await.unwrap();
+    assert_eq!(
+        read.len(),
+        1,
+        "only the committed event is numbered: {read:?}"
+    );
+    assert_eq!((read[0].0, read[0].1.as_str()), (first, "test.quick"));
+    assert_eq!(live::head(&reader).await.unwrap(), first);
+    // Nothing new: the sequencer numbers nothing and announces nothing.
+    assert_eq!(live::sequence(&mut reader).await.unwrap(), None);
+    slow_tx.commit().await.unwrap();
+    let second = live::sequence(&mut reader).await.unwrap().unwrap();
+    assert!(second > first, "{second} after {first}");
+    // A reader that stopped at `first` finds the late event after it: nothing is skipped.
+    let rest = live::after(&reader, first, 100).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!((rest[0].0, rest[0].1.as_str()), (second, "test.slow"));
 }
 
 #[tokio::test]
