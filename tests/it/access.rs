@@ -187,6 +187,9 @@ async fn fixture() -> Fixture {
         }
         ids.push(id);
     }
+    // The server's follower numbers committed live events; this router runs none, so number
+    // them here, as the follower would, before the stream is read.
+    gridmap::store::live::sequence(&mut client).await.unwrap();
     Fixture {
         app,
         tokens,
