@@ -936,6 +936,7 @@ async fn apply_incident(
                     severity: None,
                     attributes: None,
                     delivery: None,
+                    suggestion: None,
                     photos: photos
                         .iter()
                         .map(|h| format!("/api/v1/photos/{h}"))

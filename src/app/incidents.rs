@@ -65,6 +65,8 @@ pub struct Report {
     /// A platform's delivery this report is (source, external id): recorded in the incident's
     /// own transaction, so a crash can never leave one without the other.
     pub delivery: Option<(String, String)>,
+    /// A resident's suggestion: (tracking code, contact), recorded in the incident's transaction.
+    pub suggestion: Option<(String, Option<String>)>,
 }
 
 /// A reported incident and how close to a border it lies.
@@ -187,6 +189,10 @@ pub async fn report(
             .delivery
             .as_ref()
             .map(|(s, e)| (s.as_str(), e.as_str())),
+        suggestion: report
+            .suggestion
+            .as_ref()
+            .map(|(code, contact)| (code.as_str(), contact.as_deref())),
     };
     let row = store::create(client, &new, payload).await?;
     Ok(Reported {

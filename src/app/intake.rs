@@ -229,6 +229,7 @@ where
         photos: Vec::new(),
         attributes: None,
         delivery: Some((source.name.clone(), external_id.clone())),
+        suggestion: None,
     };
     // The platform reports as the command centre would: it sees every grid.
     let reporter = crate::store::users::User {

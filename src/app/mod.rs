@@ -12,5 +12,6 @@ pub mod intake;
 pub mod live;
 pub mod planning;
 pub mod poster;
+pub mod public;
 pub mod registry;
 pub mod teams;

@@ -12,6 +12,7 @@ pub mod draft;
 pub mod duty;
 pub mod incident;
 pub mod kpi;
+pub mod publicity;
 pub mod role;
 pub mod sizing;
 pub mod sla;

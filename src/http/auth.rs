@@ -75,6 +75,14 @@ impl AuthLimiter {
             .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })
     }
 
+    /// Counts one request from `addr` against its rate (an endpoint limited per address, not
+    /// only on failures): a 429 while limited or when this one is one too many.
+    pub fn count(&self, addr: IpAddr) -> Result<(), ApiError> {
+        self.admit(addr)?;
+        self.failed(addr)
+            .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })
+    }
+
     /// Counts a wrong guess from `addr` and answers `refusal`, or a 429 when it was one too many.
     pub fn wrong_guess(&self, addr: IpAddr, refusal: ApiError) -> ApiError {
         match self.failed(addr) {

@@ -346,6 +346,20 @@ impl From<crate::app::teams::TeamError> for ApiError {
     }
 }
 
+impl From<crate::app::public::PublicError> for ApiError {
+    fn from(error: crate::app::public::PublicError) -> Self {
+        use crate::app::public::PublicError as E;
+        match error {
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::BadField { field, message } => ApiError::bad_field(field, message),
+            E::Store(e) => e.into(),
+            E::Teams(e) => e.into(),
+            E::Render(e) => ApiError::Internal(e.to_string()),
+            E::Task(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl From<crate::app::poster::PosterError> for ApiError {
     fn from(error: crate::app::poster::PosterError) -> Self {
         use crate::app::poster::PosterError as E;

@@ -392,6 +392,7 @@ fn parse_report(body: ReportBody) -> Result<Report, ApiError> {
         photos,
         attributes: body.attributes,
         delivery: None,
+        suggestion: None,
     })
 }
 

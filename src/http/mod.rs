@@ -23,6 +23,7 @@ pub mod planning;
 pub mod poster;
 pub mod public;
 pub mod registry;
+pub mod residents;
 pub mod teams;
 pub mod tiles;
 
@@ -59,6 +60,10 @@ pub struct AppState {
     pub live: crate::app::live::Hub,
     /// Failed authentications per client address.
     pub auth_limiter: std::sync::Arc<auth::AuthLimiter>,
+    /// 居民之声 suggestions per client address.
+    pub suggestion_limiter: std::sync::Arc<auth::AuthLimiter>,
+    /// The rendered public pages (`/g/{code}`), per revision.
+    pub pages: std::sync::Arc<residents::PageCache>,
     /// The configuration this state was built from.
     pub config: std::sync::Arc<crate::config::Config>,
 }
@@ -89,6 +94,10 @@ impl AppState {
             )),
             live: crate::app::live::Hub::new(),
             auth_limiter: Default::default(),
+            suggestion_limiter: std::sync::Arc::new(auth::AuthLimiter::new(
+                residents::SUGGESTIONS_PER_MINUTE,
+            )),
+            pages: Default::default(),
             config: std::sync::Arc::new(config),
         }
     }
@@ -101,8 +110,6 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 fn pages(web: &std::path::Path) -> Router<AppState> {
     Router::new()
         .route_service("/", ServeFile::new(web.join("index.html")))
-        // A grid's stable public address: the public page, opened on that grid's card.
-        .route_service("/g/{code}", ServeFile::new(web.join("index.html")))
         .route_service("/plan", ServeFile::new(web.join("plan.html")))
         .route_service("/wall", ServeFile::new(web.join("wall.html")))
         .route_service("/api/docs", ServeFile::new(web.join("docs.html")))
@@ -141,7 +148,20 @@ fn public_routes() -> Router<AppState> {
         .route("/health", get(public::health))
         .route("/api/v1/cells", get(public::list_cells))
         .route("/api/v1/cells/{code}", get(public::get_cell))
-        .route("/api/v1/cells/{code}/card", get(card::card))
+        .route("/api/v1/cells/{code}/card", get(residents::card_json))
+        // A grid's stable public address (its QR code): the map page with its card rendered in.
+        .route("/g/{code}", get(residents::grid_page))
+        .route("/g/{code}/card", get(residents::grid_card))
+        .route("/track/{code}", get(residents::track_page))
+        .route("/sign/{file}", get(residents::sign))
+        .route("/api/v1/public/results", get(residents::results))
+        .route("/api/v1/public/feed", get(residents::feed))
+        .route("/api/v1/public/categories", get(residents::categories))
+        .route("/api/v1/public/track/{code}", get(residents::track_json))
+        .route(
+            "/api/v1/public/suggestions",
+            post(residents::suggest).layer(DefaultBodyLimit::max(residents::MAX_SUGGESTION_BYTES)),
+        )
         .route("/api/v1/revision", get(card::current_revision))
         .route("/api/v1/staff/{id}/photo", get(card::staff_photo))
         .route("/api/v1/locate", get(locate::locate))

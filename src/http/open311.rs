@@ -446,6 +446,7 @@ pub async fn create(
                 .collect(),
         ),
         delivery: None,
+        suggestion: None,
     };
     match report_incident(&state, &user, report, chrono::Utc::now()).await {
         Ok((incident, _)) => (

@@ -320,22 +320,23 @@ pub async fn consent(
         }
     }
     let mut client = Db::get(&state).await?;
-    Ok(Json(
-        use_case::record_consent(
-            &mut client,
-            &user,
-            id,
-            &ConsentChange {
-                scopes,
-                granted: body.granted,
-                how: &body.how,
-                given_on: body.given_on,
-                note: body.note.as_deref(),
-            },
-            today(),
-        )
-        .await?,
-    ))
+    let consent = use_case::record_consent(
+        &mut client,
+        &user,
+        id,
+        &ConsentChange {
+            scopes,
+            granted: body.granted,
+            how: &body.how,
+            given_on: body.given_on,
+            note: body.note.as_deref(),
+        },
+        today(),
+    )
+    .await?;
+    // The public pages show names, photos and phones by consent: none is served stale.
+    state.pages.changed();
+    Ok(Json(consent))
 }
 
 /// `GET /api/v1/teams/roles`: the role table and the team rules.
@@ -798,6 +799,7 @@ pub async fn publish(
         Utc::now(),
     )
     .await?;
+    state.pages.changed();
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 

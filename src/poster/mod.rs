@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 pub mod sheets;
+pub mod sign;
 
 use geo_types::{Coord, MultiPolygon};
 

@@ -229,6 +229,9 @@ pub struct NewIncident<'a> {
     pub attributes: &'a Value,
     /// The (source, external id) of a platform's delivery, recorded with the incident.
     pub delivery: Option<(&'a str, &'a str)>,
+    /// A resident's suggestion (居民之声) this incident is: its tracking code and the contact
+    /// left, recorded with the incident.
+    pub suggestion: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// Writes a new incident with its first event ("上报"); returns its id. `payload` builds the
@@ -280,6 +283,9 @@ pub async fn create(
     .await?;
     if let Some((source, external_id)) = new.delivery {
         super::intake::record_item(&tx, source, external_id, id).await?;
+    }
+    if let (Some((code, contact)), Some(cell)) = (new.suggestion, new.cell) {
+        super::public::record_suggestion(&tx, code, id, cell, contact).await?;
     }
     let row = load_in(&tx, id, false).await?;
     super::live::record(&tx, "incident.created", &payload(&row)).await?;

@@ -59,6 +59,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_live_order",
         include_str!("../../migrations/0013_live_order.sql"),
     ),
+    (
+        "0014_public",
+        include_str!("../../migrations/0014_public.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

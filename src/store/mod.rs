@@ -16,6 +16,7 @@ pub mod listen;
 pub mod live;
 pub mod migrate;
 pub mod open;
+pub mod public;
 pub mod registry;
 pub mod teams;
 pub mod users;

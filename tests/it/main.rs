@@ -19,6 +19,7 @@ mod mvt_fixtures;
 mod openapi;
 mod poster;
 mod probe;
+mod public_side;
 mod readme;
 mod registry;
 mod teams;

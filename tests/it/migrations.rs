@@ -21,7 +21,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             .collect();
     files.sort();
     assert_eq!(
-        files[..13],
+        files[..14],
         [
             "0001_schema",
             "0002_sibling_overlap_guard",
@@ -35,7 +35,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0010_intake",
             "0011_outbox",
             "0012_departments",
-            "0013_live_order"
+            "0013_live_order",
+            "0014_public"
         ]
     );
     assert_eq!(first, files);

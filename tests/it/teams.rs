@@ -19,7 +19,7 @@ const G2: &str = "520328004016002";
 /// A grid of another village.
 const ELSEWHERE: &str = "520328004001001";
 
-fn tool(program: &str, args: &[&str], bytes: &[u8], ext: &str) -> String {
+pub(crate) fn tool(program: &str, args: &[&str], bytes: &[u8], ext: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("file.{ext}"));
     std::fs::write(&path, bytes).unwrap();
@@ -40,7 +40,7 @@ fn tool(program: &str, args: &[&str], bytes: &[u8], ext: &str) -> String {
 }
 
 /// The QR codes zbarimg reads on the first page of a PDF (rendered by pdftoppm at 300 dpi).
-fn qr_codes(pdf: &[u8]) -> Vec<String> {
+pub(crate) fn qr_codes(pdf: &[u8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.pdf");
     std::fs::write(&input, pdf).unwrap();
