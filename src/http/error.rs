@@ -56,8 +56,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// Too many failed authentications from this address: 429 with `Retry-After`.
-    #[error("too many failed authentications from this address; retry in {retry_after_s} s")]
+    /// Too many requests of a limited kind (failed tokens, guessed codes, suggestions) from this
+    /// address: 429 with `Retry-After`.
+    #[error("too many requests from this address; retry in {retry_after_s} s")]
     TooManyRequests { retry_after_s: u64 },
     /// The database does not answer. The driver's text is logged, never sent to the client.
     #[error("the database is unavailable; try again shortly")]

@@ -160,7 +160,13 @@ async fn reshape(path: &str, response: Response) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    // A page's own refusal (the residents' pages answer theirs as pages) stays a page.
+    let is_page = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if status.as_u16() < 400 || is_json || is_page {
         return response;
     }
     let (parts, body) = response.into_parts();

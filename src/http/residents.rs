@@ -303,14 +303,68 @@ fn card_fragment(
     }
 }
 
+/// A page's refusal as a page: a resident who follows a mistyped or stale QR code reads why in
+/// Chinese, with a way back to the map, rather than a JSON body (the status stays the API's).
+fn page_error(error: ApiError) -> Response {
+    let status = error.status();
+    let (title, hint) = match status {
+        StatusCode::NOT_FOUND => (
+            "没有找到",
+            "这个网格或查询码不存在，可能已调整。请回到地图查找您所在的网格。",
+        ),
+        StatusCode::BAD_REQUEST => ("地址有误", "链接中的编码不正确，请核对二维码或链接。"),
+        StatusCode::TOO_MANY_REQUESTS => ("查询过于频繁", "请稍后再试。"),
+        _ => ("暂时无法打开", "服务暂时不可用，请稍后再试。"),
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · 网格" }
+                link rel="stylesheet" href="/web/public.css";
+            }
+            body.track-page {
+                header { h1 { (title) } }
+                main.track #track {
+                    p { (hint) }
+                    p.small { (error.to_string()) }
+                    p { a href="/" { "打开网格地图" } }
+                }
+            }
+        }
+    };
+    let mut response = (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page.into_string(),
+    )
+        .into_response();
+    if let ApiError::TooManyRequests { retry_after_s } = error {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry_after_s),
+        );
+    }
+    response
+}
+
 /// `GET /g/{code}`: the grid's public page (the map page with its card, results and form).
-#[utoipa::path(get, path = "/g/{code}", tag = "public", params(("code" = String, Path, description = "the cell code")), responses((status = 200, description = "The grid's public page", content_type = "text/html", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
-pub async fn grid_page(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-) -> Result<Response, ApiError> {
-    let code = cell_code(&code)?;
-    Ok(html_response(cached(&state, &code, Kind::Page).await?))
+/// Refusals are pages too (`page_error`).
+#[utoipa::path(get, path = "/g/{code}", tag = "public", params(("code" = String, Path, description = "the cell code")), responses((status = 200, description = "The grid's public page", content_type = "text/html", body = String), (status = "4XX", description = "Refused: a page saying why (400 a malformed code, 404 no such cell)", content_type = "text/html", body = String), (status = 503, description = "The database is unavailable (a page)", content_type = "text/html", body = String)))]
+pub async fn grid_page(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+    let page = async {
+        let code = cell_code(&code)?;
+        cached(&state, &code, Kind::Page).await
+    };
+    match page.await {
+        Ok(body) => html_response(body),
+        Err(e) => page_error(e),
+    }
 }
 
 /// `GET /g/{code}/card`: the card alone (the map page shows it when a grid is chosen).
@@ -561,14 +615,20 @@ async fn tracked(
     }
 }
 
-/// `GET /track/{code}`: the tracking page.
-#[utoipa::path(get, path = "/track/{code}", tag = "public", params(("code" = String, Path, description = "the tracking code")), responses((status = 200, description = "The tracking page", content_type = "text/html", body = String), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+/// `GET /track/{code}`: the tracking page (refusals are pages too).
+#[utoipa::path(get, path = "/track/{code}", tag = "public", params(("code" = String, Path, description = "the tracking code")), responses((status = 200, description = "The tracking page", content_type = "text/html", body = String), (status = "4XX", description = "Refused: a page saying why (404 no such code, 429 too many wrong codes)", content_type = "text/html", body = String), (status = 503, description = "The database is unavailable (a page)", content_type = "text/html", body = String)))]
 pub async fn track_page(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
-) -> Result<Response, ApiError> {
-    let t = tracked(&state, addr, &code).await?;
+) -> Response {
+    match tracked(&state, addr, &code).await {
+        Ok(t) => track_html(&t),
+        Err(e) => page_error(e),
+    }
+}
+
+fn track_html(t: &use_case::Tracking) -> Response {
     let page = html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -593,17 +653,18 @@ pub async fn track_page(
                     }
                     p { a href={ "/g/" (t.cell) } { "返回网格" } }
                 }
+                script type="module" src="/web/track.js" {}
             }
         }
     };
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         page.into_string(),
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /sign/{file}` parameters.

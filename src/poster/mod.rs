@@ -396,13 +396,27 @@ pub enum PosterError {
     Pdf(String),
 }
 
+/// The system's fonts, scanned once per process (a scan reads every font file's tables; the CJK
+/// collections make it a noticeable part of a small PDF).
+static FONTS: std::sync::LazyLock<std::sync::Arc<usvg::fontdb::Database>> =
+    std::sync::LazyLock::new(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_system_fonts();
+        std::sync::Arc::new(db)
+    });
+
+/// Parsing options with the shared font database and our font as the default family.
+pub(crate) fn svg_options() -> usvg::Options<'static> {
+    usvg::Options {
+        font_family: FONT.to_string(),
+        fontdb: FONTS.clone(),
+        ..usvg::Options::default()
+    }
+}
+
 /// The SVG as a one-page PDF with the fonts it uses embedded (subset), at the SVG's paper size.
 pub fn to_pdf(svg: &str) -> Result<Vec<u8>, PosterError> {
-    let mut options = usvg::Options {
-        font_family: FONT.to_string(),
-        ..usvg::Options::default()
-    };
-    options.fontdb_mut().load_system_fonts();
+    let options = svg_options();
     let tree = usvg::Tree::from_str(svg, &options)?;
     svg2pdf::to_pdf(
         &tree,

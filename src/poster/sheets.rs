@@ -280,33 +280,37 @@ pub fn gongshi_pages(
 }
 
 /// Several SVG pages as one PDF, each page at its SVG's size, the fonts embedded once per page.
+/// Pages are parsed and converted in parallel (each is independent: a sign batch is a village's
+/// worth of them), then numbered into one document in order.
 pub fn pages_to_pdf(pages: &[String]) -> Result<Vec<u8>, PosterError> {
     use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref};
-    let mut options = usvg::Options {
-        font_family: FONT.to_string(),
-        ..usvg::Options::default()
-    };
-    options.fontdb_mut().load_system_fonts();
+    use rayon::prelude::*;
+    let converted: Vec<(pdf_writer::Chunk, Ref, f32, f32)> = pages
+        .par_iter()
+        .map(|svg| {
+            let tree = usvg::Tree::from_str(svg, &super::svg_options())?;
+            let (chunk, svg_ref) = svg2pdf::to_chunk(&tree, svg2pdf::ConversionOptions::default())
+                .map_err(|e| PosterError::Pdf(e.to_string()))?;
+            // SVG user units are millimetres: points = mm × 72 / 25.4.
+            let (w, h) = (
+                tree.size().width() * 72.0 / 96.0,
+                tree.size().height() * 72.0 / 96.0,
+            );
+            Ok((chunk, svg_ref, w, h))
+        })
+        .collect::<Result<_, PosterError>>()?;
     let mut alloc = Ref::new(1);
     let catalog = alloc.bump();
     let tree_id = alloc.bump();
     let mut pdf = Pdf::new();
     let mut kids = Vec::new();
     let mut chunks = Vec::new();
-    for svg in pages {
-        let tree = usvg::Tree::from_str(svg, &options)?;
-        let (chunk, svg_ref) = svg2pdf::to_chunk(&tree, svg2pdf::ConversionOptions::default())
-            .map_err(|e| PosterError::Pdf(e.to_string()))?;
+    for (chunk, svg_ref, w, h) in converted {
         let mut map = std::collections::HashMap::new();
         let chunk = chunk.renumber(|old| *map.entry(old).or_insert_with(|| alloc.bump()));
         let svg_ref = *map
             .get(&svg_ref)
             .ok_or_else(|| PosterError::Pdf("the page lost its drawing".into()))?;
-        // SVG user units are millimetres: points = mm × 72 / 25.4.
-        let (w, h) = (
-            tree.size().width() * 72.0 / 96.0,
-            tree.size().height() * 72.0 / 96.0,
-        );
         let page_id = alloc.bump();
         let content_id = alloc.bump();
         kids.push(page_id);

@@ -138,6 +138,9 @@ async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_show
             "{shown}"
         );
     }
+    let (status, page) = text(&app, "/track/ABCDEFGHJK").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("没有找到"));
     // A wrong code is a 404 in the contract's shape.
     let (status, body) = json(
         &app,
@@ -547,11 +550,20 @@ async fn the_grid_page_carries_its_card_results_and_form_and_is_cached_per_revis
     assert!(fresh.contains("0851-99990000"), "{fresh}");
     assert!(fresh.starts_with("<article class=\"grid-card\""));
 
-    let (status, body) = json(&app, "GET", "/g/abc", None, Value::Null).await;
+    // A mistyped or stale QR code is a page saying so (with the status), not a JSON body.
+    let (status, page) = text(&app, "/g/abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"]["details"]["field"], "code");
-    let (status, _) = json(&app, "GET", "/g/520328004016099", None, Value::Null).await;
+    assert!(page.contains("地址有误"), "{page}");
+    let (status, page) = text(&app, "/g/520328004016099").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        page.contains("没有找到") && page.contains("href=\"/\""),
+        "{page}"
+    );
+    // The fragment the map page loads keeps the API's JSON errors.
+    let (status, body) = json(&app, "GET", "/g/520328004016099/card", None, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
 }
 
 #[tokio::test]
