@@ -15,4 +15,10 @@ CREATE TABLE suggestions (
     contact       text,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
+-- The reporter of residents' suggestions and the uploader of their photos. Disabled: no token is
+-- ever issued to it, so nobody can act as it.
+INSERT INTO users (name, role, cells, disabled_at) VALUES ('居民之声', 'worker', '{}', now())
+ON CONFLICT (name) DO NOTHING;
+-- A photo is seen by whoever may see an incident it belongs to whole.
+CREATE INDEX incidents_photos ON incidents USING gin (photos);
 CREATE INDEX incidents_cell_closed ON incidents (cell_code, closed_at) WHERE closed_at IS NOT NULL;

@@ -189,6 +189,7 @@ whereami.addEventListener('click', async () => {
 
 // ---- 居民之声: the suggestion form on the card ----------------------------------------------
 const TEXT_MAX = 1000;
+const PHOTO_MAX = 4 * 1024 * 1024;
 function wireForm(form) {
   if (!form || form.dataset.wired) return;
   form.dataset.wired = 'true';
@@ -215,6 +216,9 @@ function wireForm(form) {
     if ([...text].length > TEXT_MAX) return invalid('text', `意见建议最多 ${TEXT_MAX} 字，现在是 ${[...text].length} 字。`);
     const body = { cell: form.dataset.cell, category, text };
     if (contact) body.contact = contact;
+    const file = field('photo') && field('photo').files ? field('photo').files[0] : null;
+    if (file && file.size > PHOTO_MAX) return invalid('photo', '照片最大 4 MB，请换一张或压缩后再试。');
+    if (file && !/^image\/(jpeg|png|webp)$/.test(file.type)) return invalid('photo', '照片需为 JPEG、PNG 或 WebP 格式。');
     form.setAttribute('aria-busy', 'true');
     try {
       if (field('where') && field('where').checked) {
@@ -226,6 +230,15 @@ function wireForm(form) {
         } catch (err) {
           return invalid('where', `${positionProblem(err)}（也可取消勾选“附上我现在的位置”后提交。）`);
         }
+      }
+      if (file) {
+        tell('info', '正在读取照片…');
+        body.photo = await new Promise((resolve, reject) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve(reader.result);
+          reader.onerror = () => reject(reader.error);
+          reader.readAsDataURL(file);
+        });
       }
       tell('info', '正在提交…');
       const answer = await request('/api/v1/public/suggestions', { method: 'POST', body });
@@ -240,6 +253,7 @@ function wireForm(form) {
           text: '意见建议不能为空，且最多 1000 字。',
           contact: '联系电话请填写数字（可含空格、+、-），5–20 位；也可不填。',
           category: '请从列表中选择类别。',
+          photo: '照片需为 JPEG、PNG 或 WebP 格式，最大 4 MB。',
           cell: '这个网格暂不接收意见建议，请从地图上选择您所在的网格。',
           lon: '您的位置不在本辖区任何网格内，请取消勾选“附上我现在的位置”后提交。',
           lat: '您的位置不在本辖区任何网格内，请取消勾选“附上我现在的位置”后提交。',

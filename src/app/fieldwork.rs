@@ -1038,51 +1038,65 @@ async fn store_photos(
     user: &User,
     photos: &[String],
 ) -> Result<Vec<String>, FieldError> {
-    use base64::Engine;
     if photos.len() > MAX_PHOTOS {
         return Err(invalid("photos", format!("at most {MAX_PHOTOS} photos")));
     }
     let mut hashes = Vec::new();
     for (i, url) in photos.iter().enumerate() {
-        let field = format!("photos[{i}]");
-        let data = url
-            .split_once(";base64,")
-            .filter(|(head, _)| head.starts_with("data:image/"))
-            .map(|(_, d)| d)
-            .ok_or_else(|| invalid(&field, "a photo is a data:image/…;base64, URL"))?;
-        if data.len() > MAX_PHOTO_BYTES * 4 / 3 + 4 {
-            return Err(invalid(
-                &field,
-                format!("a photo is at most {} MB", MAX_PHOTO_BYTES / 1024 / 1024),
-            ));
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .map_err(|e| invalid(&field, format!("not base64: {e}")))?;
-        let mime =
-            sniff(&bytes).ok_or_else(|| invalid(&field, "a photo is a JPEG, PNG or WebP image"))?;
-        let bytes = if mime == "image/jpeg" {
-            strip_jpeg_metadata(&bytes)
-        } else {
-            bytes
-        };
-        let hash = hex::encode(Sha256::digest(&bytes));
-        let dir = ctx.photos_dir.join(&hash[..2]);
-        std::fs::create_dir_all(&dir).map_err(|e| FieldError::Io(e.to_string()))?;
-        let path = dir.join(&hash);
-        if !path.exists() {
-            let partial = dir.join(format!("{hash}.part"));
-            std::fs::write(&partial, &bytes).map_err(|e| FieldError::Io(e.to_string()))?;
-            std::fs::rename(&partial, &path).map_err(|e| FieldError::Io(e.to_string()))?;
-        }
-        store::insert_photo(tx, &hash, mime, bytes.len() as i32, user.id).await?;
-        hashes.push(hash);
+        hashes.push(store_photo(tx, ctx.photos_dir, user.id, &format!("photos[{i}]"), url).await?);
     }
     Ok(hashes)
 }
 
-/// A photo's bytes and type for `viewer`: its uploader, admin, command, or a leader of the
-/// uploader (photos come from visits and incidents; they are never public).
+/// Decodes one `data:` URL, checks it is a JPEG, PNG or WebP of at most `MAX_PHOTO_BYTES`,
+/// strips a JPEG's metadata (a phone's EXIF holds where and when it was taken), and stores it
+/// under `photos_dir` by content hash, recorded as uploaded by `uploader`; returns the hash.
+/// `field` names the field in a refusal.
+pub async fn store_photo(
+    tx: &impl tokio_postgres::GenericClient,
+    photos_dir: &Path,
+    uploader: i64,
+    field: &str,
+    url: &str,
+) -> Result<String, FieldError> {
+    use base64::Engine;
+    let data = url
+        .split_once(";base64,")
+        .filter(|(head, _)| head.starts_with("data:image/"))
+        .map(|(_, d)| d)
+        .ok_or_else(|| invalid(field, "a photo is a data:image/…;base64, URL"))?;
+    if data.len() > MAX_PHOTO_BYTES * 4 / 3 + 4 {
+        return Err(invalid(
+            field,
+            format!("a photo is at most {} MB", MAX_PHOTO_BYTES / 1024 / 1024),
+        ));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| invalid(field, format!("not base64: {e}")))?;
+    let mime =
+        sniff(&bytes).ok_or_else(|| invalid(field, "a photo is a JPEG, PNG or WebP image"))?;
+    let bytes = if mime == "image/jpeg" {
+        strip_jpeg_metadata(&bytes)
+    } else {
+        bytes
+    };
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let dir = photos_dir.join(&hash[..2]);
+    std::fs::create_dir_all(&dir).map_err(|e| FieldError::Io(e.to_string()))?;
+    let path = dir.join(&hash);
+    if !path.exists() {
+        let partial = dir.join(format!("{hash}.part"));
+        std::fs::write(&partial, &bytes).map_err(|e| FieldError::Io(e.to_string()))?;
+        std::fs::rename(&partial, &path).map_err(|e| FieldError::Io(e.to_string()))?;
+    }
+    store::insert_photo(tx, &hash, mime, bytes.len() as i32, uploader).await?;
+    Ok(hash)
+}
+
+/// A photo's bytes and type for `viewer`: its uploader, admin, command, a leader of the
+/// uploader, or whoever may see whole an incident it belongs to (a resident's photo reaches the
+/// grid's worker that way). Photos are never public.
 pub async fn photo(
     client: &Client,
     photos_dir: &Path,
@@ -1106,7 +1120,14 @@ pub async fn photo(
     let allowed = viewer.role == Role::Command
         || owner
             .as_ref()
-            .is_some_and(|o| may_see_track(viewer.role, viewer.id, &viewer.cells, o.id, &o.cells));
+            .is_some_and(|o| may_see_track(viewer.role, viewer.id, &viewer.cells, o.id, &o.cells))
+        || store::incident_cells_with_photo(client, hash)
+            .await?
+            .iter()
+            .any(|cell| {
+                crate::domain::access::incident_access(&viewer.viewer(), cell.as_deref(), &[])
+                    == crate::domain::access::IncidentAccess::Full
+            });
     if !allowed {
         return Err(FieldError::Forbidden(
             "this photo is not yours to see".into(),

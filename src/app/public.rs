@@ -42,6 +42,8 @@ pub enum PublicError {
     Render(#[from] crate::poster::PosterError),
     #[error("the sign task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Photo(#[from] crate::app::fieldwork::FieldError),
 }
 
 impl From<SuggestionError> for PublicError {
@@ -236,6 +238,8 @@ pub struct SuggestionInput {
     pub contact: Option<String>,
     /// Where the matter is, CGCS2000 (WGS84 differs by centimetres), when the resident gave it.
     pub point: Option<Coord<f64>>,
+    /// A photo as a `data:image/…;base64,` URL.
+    pub photo: Option<String>,
 }
 
 /// The categories a resident may choose: (code, path), public ones only.
@@ -256,10 +260,13 @@ fn tracking_code() -> String {
 /// loop, carrying its new tracking code: in the grid the resident names, or, when they gave a
 /// position, in the grid that position lies in (the matter is where it is). The report is
 /// handed to `incidents::report` by the caller, which records the suggestion in the incident's
-/// own transaction.
+/// own transaction. A photo is checked and stored last (metadata stripped), after everything
+/// else was accepted, as uploaded by `resident`.
 pub async fn suggestion(
     client: &Client,
     atlas: &Atlas,
+    photos_dir: &std::path::Path,
+    resident: &crate::store::users::User,
     input: SuggestionInput,
 ) -> Result<(Report, String), PublicError> {
     let cell = atlas
@@ -316,6 +323,13 @@ pub async fn suggestion(
             interior_point(cell).ok_or_else(|| bad("cell", format!("{} has no area", cell.code)))?
         }
     };
+    let photos = match &input.photo {
+        Some(url) => vec![
+            crate::app::fieldwork::store_photo(client, photos_dir, resident.id, "photo", url)
+                .await?,
+        ],
+        None => Vec::new(),
+    };
     let code = tracking_code();
     Ok((
         Report {
@@ -331,7 +345,7 @@ pub async fn suggestion(
             address: None,
             source: "群众".into(),
             severity: None,
-            photos: Vec::new(),
+            photos,
             attributes: None,
             delivery: None,
             suggestion: Some((code.clone(), contact)),
@@ -352,15 +366,14 @@ fn interior_point(cell: &crate::atlas::AtlasCell) -> Option<Coord<f64>> {
     crate::tiles::label::pole_of_inaccessibility(largest, 1e-6)
 }
 
-/// The reporter of every suggestion (no resident account exists).
-pub fn resident() -> crate::store::users::User {
-    crate::store::users::User {
-        id: 0,
-        name: "居民之声".into(),
-        role: crate::domain::role::Role::Worker,
-        cells: Vec::new(),
-        department: None,
-    }
+/// The reporter of every suggestion and the uploader of its photo: the disabled user 居民之声
+/// (migration 0014; no token is ever issued to it).
+pub async fn resident(client: &Client) -> Result<crate::store::users::User, PublicError> {
+    store::public::resident(client).await?.ok_or_else(|| {
+        PublicError::Store(StoreError::Refused(
+            "the user 居民之声 is missing (migration 0014 makes it)".into(),
+        ))
+    })
 }
 
 /// What a tracking code shows: where the matter is in the loop — never its text, contact,

@@ -357,6 +357,7 @@ impl From<crate::app::public::PublicError> for ApiError {
             E::Teams(e) => e.into(),
             E::Render(e) => ApiError::Internal(e.to_string()),
             E::Task(m) => ApiError::Internal(m),
+            E::Photo(e) => e.into(),
         }
     }
 }

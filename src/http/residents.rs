@@ -37,8 +37,9 @@ use crate::poster::sign::SignPaper;
 pub const PAGE_TTL: Duration = Duration::from_secs(30);
 /// Suggestions one client address may send per minute (the 21st gets 429).
 pub const SUGGESTIONS_PER_MINUTE: u32 = 20;
-/// The largest suggestion body.
-pub const MAX_SUGGESTION_BYTES: usize = 16 * 1024;
+/// The largest suggestion body: the text and contact are small; a photo is at most 4 MB
+/// (base64 makes it a third larger).
+pub const MAX_SUGGESTION_BYTES: usize = 6 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -289,6 +290,8 @@ fn card_fragment(
                         textarea #s-text name="text" maxlength="1000" required rows="4" {}
                         label for="s-contact" { "联系电话（选填，不公开）" }
                         input #s-contact name="contact" type="tel" autocomplete="tel";
+                        label for="s-photo" { "照片（选填，JPEG/PNG，最大 4 MB，仅办理人员可见）" }
+                        input #s-photo name="photo" type="file" accept="image/jpeg,image/png,image/webp";
                         label.check { input #s-where type="checkbox" name="where"; " 附上我现在的位置" }
                         button type="submit" { "提交" }
                         p #suggest-result role="status" aria-live="polite" {}
@@ -512,11 +515,14 @@ pub struct SuggestionBody {
     pub lon: Option<f64>,
     /// WGS84 latitude of the matter (with `lon`).
     pub lat: Option<f64>,
+    /// A photo: a `data:image/jpeg|png|webp;base64,` URL of at most 4 MB (its metadata
+    /// stripped); seen only by those who may see the incident whole.
+    pub photo: Option<String>,
 }
 
 /// `POST /api/v1/public/suggestions`: a resident's suggestion becomes an incident with source
 /// 群众 in the grid's loop; the answer is its tracking code. At most 20 a minute per client
-/// address (then 429 with Retry-After), bodies up to 16 KiB, text cleaned and bounded.
+/// address (then 429 with Retry-After), bodies up to 6 MiB (a photo), text cleaned and bounded.
 #[utoipa::path(post, path = "/api/v1/public/suggestions", tag = "public", request_body(content = SuggestionBody, content_type = "application/json"), responses((status = 201, description = "`{\"tracking_code\", \"track_url\"}`", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field; 429 when one address sends too many", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn suggest(
     State(state): State<AppState>,
@@ -550,20 +556,25 @@ pub async fn suggest(
         (Some(_), None) => return Err(ApiError::bad_field("lat", "lon and lat come together")),
     };
     let atlas = state.atlas.load_full();
+    let client = Db::get(&state).await?;
+    let resident = use_case::resident(&client).await?;
     let (report, tracking_code) = use_case::suggestion(
-        &*Db::get(&state).await?,
+        &client,
         &atlas,
+        &state.config.photos_dir,
+        &resident,
         SuggestionInput {
             cell: body.cell,
             category: body.category,
             text: body.text,
             contact: body.contact,
             point,
+            photo: body.photo,
         },
     )
     .await?;
-    super::field::report_incident(&state, &use_case::resident(), report, chrono::Utc::now())
-        .await?;
+    drop(client);
+    super::field::report_incident(&state, &resident, report, chrono::Utc::now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -770,6 +770,22 @@ pub async fn insert_photo(
     Ok(())
 }
 
+/// The grids of the incidents a photo belongs to (a photo's incidents decide who may see it).
+pub async fn incident_cells_with_photo(
+    client: &impl GenericClient,
+    sha256: &str,
+) -> StoreResult<Vec<Option<String>>> {
+    Ok(client
+        .query(
+            "SELECT cell_code FROM incidents WHERE photos @> ARRAY[$1::text]",
+            &[&sha256],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// A photo's type and uploader.
 pub async fn photo(
     client: &impl GenericClient,

@@ -126,3 +126,21 @@ pub async fn tracked(
             deadline_at: r.get(5),
         }))
 }
+
+/// The disabled user residents' suggestions are reported by (migration 0014).
+pub async fn resident(client: &impl GenericClient) -> StoreResult<Option<super::users::User>> {
+    Ok(client
+        .query_opt(
+            "SELECT id, name, cells FROM users
+             WHERE name = '居民之声' AND role = 'worker' AND disabled_at IS NOT NULL",
+            &[],
+        )
+        .await?
+        .map(|r| super::users::User {
+            id: r.get(0),
+            name: r.get(1),
+            role: crate::domain::role::Role::Worker,
+            cells: r.get(2),
+            department: None,
+        }))
+}

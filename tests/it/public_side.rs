@@ -153,6 +153,61 @@ async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_show
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
 
+    // A photo is stored (as uploaded by 居民之声) and seen by those who see the incident whole.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+    let (status, body) = json(
+        &app,
+        "POST",
+        "/api/v1/public/suggestions",
+        None,
+        json!({"cell": G2, "category": "0405", "text": "路灯坏了", "photo": format!("data:image/png;base64,{png}")}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let photos: Vec<String> = db
+        .client()
+        .await
+        .query_one(
+            "SELECT i.photos FROM suggestions s JOIN incidents i ON i.id = s.incident_id
+             WHERE s.tracking_code = $1",
+            &[&body["tracking_code"].as_str().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(photos.len(), 1);
+    let photo = format!("/api/v1/photos/{}", photos[0]);
+    let own = crate::harness::user(
+        &db,
+        "本网格员",
+        gridmap::domain::role::Role::Worker,
+        &[G2.to_string()],
+    )
+    .await;
+    let other = crate::harness::user(
+        &db,
+        "他网格员",
+        gridmap::domain::role::Role::Worker,
+        &[G1.to_string()],
+    )
+    .await;
+    let (status, headers, bytes) = call(&app, "GET", &photo, Some(&own), None, Vec::new()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the grid's worker sees the resident's photo"
+    );
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(bytes.starts_with(b"\x89PNG"));
+    let (status, _, _) = call(&app, "GET", &photo, Some(&other), None, Vec::new()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "another grid's worker does not"
+    );
+    let (status, _, _) = call(&app, "GET", &photo, None, None, Vec::new()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "never public");
+
     // With a position, the incident goes to the grid the position lies in.
     let (lon, lat) = building_in(G1);
     let (status, body) = json(
@@ -226,6 +281,14 @@ async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_show
             "photo_id",
         ),
         (json!({"category": "0401", "text": "x"}), "cell"),
+        (
+            json!({"cell": G2, "category": "0401", "text": "x", "photo": "data:image/png;base64,AAAA"}),
+            "photo",
+        ),
+        (
+            json!({"cell": G2, "category": "0401", "text": "x", "photo": "http://example.org/a.jpg"}),
+            "photo",
+        ),
     ] {
         let (status, answer) = json(
             &app,

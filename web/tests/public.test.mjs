@@ -299,7 +299,7 @@ try {
     });
     reached.add(id);
   }
-  for (const id of ['sheet-handle', 'whereami', 's-category', 's-text', 's-contact', 's-where', 's-text-submit']) {
+  for (const id of ['sheet-handle', 'whereami', 's-category', 's-text', 's-contact', 's-photo', 's-where', 's-text-submit']) {
     assert.ok(reached.has(id), `Tab does not reach #${id} (reached ${[...reached].join(', ')})`);
   }
   await phone.focus('#sheet-handle');
@@ -336,6 +336,9 @@ try {
   await phone.fill('#s-text', said);
   await phone.fill('#s-contact', contact);
   await phone.check('#s-where');
+  // A photo (a 1×1 PNG) goes as a data: URL.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+  await phone.setInputFiles('#s-photo', { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
   const sent = phone.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v1/public/suggestions'));
   await phone.tap('#suggest button[type=submit]');
   const body = JSON.parse((await sent).postData());
@@ -343,6 +346,7 @@ try {
   assert.equal(body.category, category);
   assert.equal(body.text, said);
   assert.equal(body.contact, contact);
+  assert.equal(body.photo, 'data:image/png;base64,' + png, 'the photo sent');
   assert.ok(Math.abs(body.lon - fix.longitude) < 1e-6 && Math.abs(body.lat - fix.latitude) < 1e-6, `the position sent: ${body.lon}, ${body.lat}`);
   await phone.waitForFunction(() => /查询码\s*[A-Z0-9]{4,}/.test(document.getElementById('suggest-result').textContent), null, { timeout: 10000 });
   const tracking = /查询码\s*([A-Z0-9]+)/.exec(await phone.textContent('#suggest-result'))[1];
