@@ -1,5 +1,6 @@
 -- wrk script: each thread walks its own slice of the tile URL list once (cold) or in a loop
--- (warm), with gzip accepted as browsers do. Usage: wrk -s bench/tiles.lua ... -- urls.txt cold|warm
+-- (warm), with gzip accepted as browsers do (ENCODING=identity: without Accept-Encoding).
+-- Usage: [ENCODING=gzip|identity] wrk -s bench/tiles.lua ... -- urls.txt cold|warm
 local urls = {}
 local mode = "warm"
 local threads = {}
@@ -17,6 +18,8 @@ function init(args)
   n_threads = tonumber(os.getenv("WRK_THREADS") or "2")
   index = id + 1
   done = false
+  headers = {}
+  if (os.getenv("ENCODING") or "gzip") == "gzip" then headers["Accept-Encoding"] = "gzip" end
 end
 
 function request()
@@ -29,5 +32,5 @@ function request()
   end
   local path = urls[index]
   index = index + n_threads
-  return wrk.format("GET", path, { ["Accept-Encoding"] = "gzip" })
+  return wrk.format("GET", path, headers)
 end

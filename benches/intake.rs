@@ -13,14 +13,17 @@
 //! Run: `cargo bench --bench intake`
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use gridmap::domain::role::Role;
-use gridmap::store::{self, embedded::Cluster, migrate, users};
+use gridmap::store::{self, embedded::Cluster, users};
+
+#[path = "support/mod.rs"]
+mod support;
 use serde_json::{Value, json};
+use support::{Server, percentile};
 
 const RATE: u64 = 200;
 const SECONDS: u64 = 30;
@@ -59,60 +62,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The server process, killed (SIGKILL) and reaped when dropped, on every path out.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
 /// Starts the server binary on `port`; returns once it listens.
 fn start(url: &str, port: u16) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridmap"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary");
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("gridmap listening on") => break,
-            Some(_) => continue,
-            None => panic!("the server exited before listening"),
-        }
-    }
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server(child)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+    support::start(url, &format!("127.0.0.1:{port}")).0
 }
 
 async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::error::Error>> {
-    let admin = store::connect(&endpoint.config("postgres")).await?;
-    store::create_database_if_missing(&admin, "bench", None).await?;
-    let config = endpoint.config("bench");
-    let mut client = store::connect(&config).await?;
-    client
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        .await?;
-    migrate::migrate(&mut client).await?;
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    gridmap::app::demo::load_if_empty(&mut client, &demo).await?;
+    let (_, mut client, url) = support::demo_database(endpoint).await?;
     let points: Vec<(f64, f64)> = client
         .query(
             "SELECT ST_X(geom), ST_Y(geom) FROM buildings ORDER BY id",
@@ -177,12 +133,6 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
     .await?;
     *secret_cell.lock().unwrap() = secret.clone();
 
-    let url = format!(
-        "postgresql://{}@{}:{}/bench",
-        config.get_user().unwrap_or("postgres"),
-        "127.0.0.1",
-        config.get_ports().first().copied().unwrap_or(5432)
-    );
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&url, port);

@@ -10,11 +10,14 @@
 //!
 //! Run: `cargo bench --bench public`
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridmap::store::{self, embedded::Cluster, migrate};
+use gridmap::store::{self, embedded::Cluster};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::percentile;
 
 const RATE: u64 = 1000;
 const SECONDS: u64 = 20;
@@ -34,63 +37,8 @@ fn main() {
     result.expect("bench");
 }
 
-/// The server process, killed and reaped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn start(url: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridmap"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary");
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let origin = loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("gridmap listening on") => {
-                break line
-                    .trim_start_matches("gridmap listening on")
-                    .trim()
-                    .to_string();
-            }
-            Some(_) => continue,
-            None => panic!("the server exited before listening"),
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), origin)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::error::Error>> {
-    let admin = store::connect(&endpoint.config("postgres")).await?;
-    store::create_database_if_missing(&admin, "bench", None).await?;
-    let config = endpoint.config("bench");
-    let mut client = store::connect(&config).await?;
-    client
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        .await?;
-    migrate::migrate(&mut client).await?;
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
-    gridmap::app::demo::load_if_empty(&mut client, &demo).await?;
+    let (config, client, url) = support::demo_database(endpoint).await?;
     let grids: Vec<String> = client
         .query(
             "SELECT code FROM cells WHERE level = 3 AND valid_to IS NULL ORDER BY code",
@@ -101,12 +49,7 @@ async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::er
         .map(|r| r.get(0))
         .collect();
 
-    let url = format!(
-        "postgresql://{}@127.0.0.1:{}/bench",
-        config.get_user().unwrap_or("postgres"),
-        config.get_ports().first().copied().unwrap_or(5432)
-    );
-    let (server, origin) = start(&url);
+    let (server, origin) = support::start(&url, "127.0.0.1:0");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .timeout(Duration::from_secs(10))

@@ -5,3 +5,4 @@ pub mod generate;
 pub mod incidents;
 pub mod lattice;
 pub mod people;
+pub mod synthetic;

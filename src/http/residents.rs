@@ -406,6 +406,17 @@ pub struct ResultsParams {
     month: Option<String>,
 }
 
+/// The published results the parameters ask for (the JSON and the feed answer the same).
+async fn published(
+    state: &AppState,
+    query: &ResultsParams,
+) -> Result<(PublicResults, Month), ApiError> {
+    let (cell, month) = parse_results(query)?;
+    let atlas = state.atlas.load_full();
+    let results = use_case::results(&*Db::get(state).await?, &atlas, &cell, month).await?;
+    Ok((results, month))
+}
+
 fn parse_results(query: &ResultsParams) -> Result<(String, Month), ApiError> {
     let cell = CellCode::parse(&query.cell)
         .map_err(|e| ApiError::bad_field("cell", e.to_string()))?
@@ -430,9 +441,7 @@ pub async fn results(
     State(state): State<AppState>,
     Params(query): Params<ResultsParams>,
 ) -> Result<Response, ApiError> {
-    let (cell, month) = parse_results(&query)?;
-    let atlas = state.atlas.load_full();
-    let results = use_case::results(&*Db::get(&state).await?, &atlas, &cell, month).await?;
+    let (results, _) = published(&state, &query).await?;
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=60")],
         Json(results),
@@ -462,9 +471,7 @@ pub async fn feed(
     State(state): State<AppState>,
     Params(query): Params<ResultsParams>,
 ) -> Result<Response, ApiError> {
-    let (cell, month) = parse_results(&query)?;
-    let atlas = state.atlas.load_full();
-    let results = use_case::results(&*Db::get(&state).await?, &atlas, &cell, month).await?;
+    let (results, month) = published(&state, &query).await?;
     let compact = format!("{:04}{:02}", month.year, month.month);
     let entries: Vec<FeedEntry> = results
         .results

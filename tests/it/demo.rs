@@ -68,6 +68,37 @@ fn the_demo_is_an_exact_coverage_at_every_level() {
 }
 
 #[test]
+fn the_synthetic_county_is_an_exact_coverage_that_gridmap_validate_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("county.geojson");
+    let written = std::process::Command::new(crate::harness::binary())
+        .args(["synth", "county", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    assert!(String::from_utf8_lossy(&written.stdout).contains("wrote 10417 cells"));
+    let cells = parse_cells(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(cells.iter().filter(|c| c.level == 3).count(), 10_000);
+    assert!(cells.iter().all(|c| geo::Validation::is_valid(&c.geometry)));
+    assert_eq!(coverage_problems(&cells), vec![]);
+    let validated = std::process::Command::new(crate::harness::binary())
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validated.stdout)
+    );
+}
+
+#[test]
 fn the_coverage_check_catches_a_vertex_moved_by_ten_centimetres() {
     let mut cells = demo_cells();
     let grid = cells.iter_mut().find(|c| c.level == 3).unwrap();

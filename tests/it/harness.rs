@@ -216,3 +216,13 @@ pub async fn user(
         .await
         .unwrap()
 }
+
+/// How many incidents the database holds (a refused request must not change it).
+pub async fn incident_count(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM incidents", &[])
+        .await
+        .unwrap()
+        .get(0)
+}

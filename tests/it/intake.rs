@@ -7,7 +7,7 @@ use std::process::Command;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, binary, demo_db};
+use crate::harness::{binary, demo_db};
 use crate::http::app_with_atlas;
 
 async fn post(
@@ -53,15 +53,6 @@ fn signed(secret: &str, at: i64, body: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn incidents(db: &TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("SELECT count(*) FROM incidents", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signature_is_401() {
     let db = demo_db().await;
@@ -98,7 +89,7 @@ async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signatur
     let body = json!({"external_id": "12345-0001", "category": "H-FIRE", "description": "楼道堆放杂物（12345转办）",
                       "lon": x, "lat": y, "crs": "cgcs2000"})
     .to_string();
-    let before = incidents(&db).await;
+    let before = crate::harness::incident_count(&db).await;
     let (status, first) = post(&app, "hotline", &signed(&secret, now, &body), &body).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let incident = &first["incident"];
@@ -112,7 +103,7 @@ async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signatur
     let (status, again) = post(&app, "hotline", &signed(&secret, now, &body), &body).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["incident"]["id"], incident["id"]);
-    assert_eq!(incidents(&db).await, before + 1);
+    assert_eq!(crate::harness::incident_count(&db).await, before + 1);
     // Two deliveries of a new id racing: one incident.
     let race = json!({"external_id": "12345-0002", "category": "0201", "description": "占道经营",
                       "lon": x, "lat": y, "crs": "cgcs2000"})
@@ -126,7 +117,7 @@ async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signatur
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
     assert_eq!(a.1["incident"]["id"], b.1["incident"]["id"]);
-    assert_eq!(incidents(&db).await, before + 2);
+    assert_eq!(crate::harness::incident_count(&db).await, before + 2);
     // Every delivery that does not verify is a 401 and writes nothing.
     let other = json!({"external_id": "12345-0003", "category": "0201", "description": "x",
                        "lon": x, "lat": y, "crs": "cgcs2000"})
@@ -163,7 +154,7 @@ async fn a_signed_delivery_makes_one_incident_per_external_id_and_a_bad_signatur
     let (status, answer) = post(&app, "hotline", &signed(&secret, now, &future), &future).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["details"]["field"], "reported_at");
-    assert_eq!(incidents(&db).await, before + 2);
+    assert_eq!(crate::harness::incident_count(&db).await, before + 2);
 }
 
 /// What the loopback callback server saw: (status it answered, delivery id, body, signature ok).

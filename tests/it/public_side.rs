@@ -48,15 +48,6 @@ async fn text(app: &axum::Router, uri: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-async fn incidents(db: &TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("SELECT count(*) FROM incidents", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test]
 async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_shows_the_state_only() {
     let db = demo_db().await;
@@ -233,7 +224,7 @@ async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_show
     assert_eq!(cell, G1);
 
     // Bad input: a 400 naming the field, and nothing written.
-    let before = incidents(&db).await;
+    let before = crate::harness::incident_count(&db).await;
     for (body, field) in [
         (
             json!({"cell": G2, "category": "9999", "text": "x"}),
@@ -305,7 +296,7 @@ async fn a_suggestion_becomes_an_incident_in_its_grid_and_its_tracking_page_show
         );
     }
     assert_eq!(
-        incidents(&db).await,
+        crate::harness::incident_count(&db).await,
         before,
         "a refused suggestion writes nothing"
     );
@@ -326,7 +317,7 @@ async fn the_twenty_first_suggestion_in_a_minute_from_one_address_gets_429() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "suggestion {i}: {body}");
     }
-    let before = incidents(&db).await;
+    let before = crate::harness::incident_count(&db).await;
     let (status, headers, body) = call(
         &app,
         "POST",
@@ -342,7 +333,7 @@ async fn the_twenty_first_suggestion_in_a_minute_from_one_address_gets_429() {
     assert!(headers.get("retry-after").is_some());
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
-    assert_eq!(incidents(&db).await, before);
+    assert_eq!(crate::harness::incident_count(&db).await, before);
 }
 
 /// Closed incidents of `cell` in November 2026, written as the loop leaves them, with private
