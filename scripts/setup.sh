@@ -8,8 +8,8 @@ pkgs=(postgresql-15 postgresql-15-postgis-3 libproj-dev libclang-dev pkg-config 
 if [ "$need" = test ]; then
   # GDAL's ogrinfo decodes our vector tiles independently; Chromium runs the page tests, with a
   # CJK font so Chinese labels render offline; python3-venv holds schemathesis (below); zbarimg
-  # reads the pairing QR codes back.
-  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils python3-venv zbar-tools)
+  # reads the pairing QR codes back; nginx balances two nodes in the replication test.
+  pkgs+=(gdal-bin chromium fonts-noto-cjk poppler-utils python3-venv zbar-tools nginx)
 fi
 
 missing=()
@@ -33,8 +33,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO mkdir -p /etc/postgresql-common
     echo 'create_main_cluster = false' | $SUDO tee -a /etc/postgresql-common/createcluster.conf >/dev/null
   fi
+  # No package may start a system service (nginx on :80, a PostgreSQL cluster): the tests run
+  # their own. policy-rc.d is Debian's switch for that, kept only for the install.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+  fi
   $SUDO apt-get install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+  [ -z "$policy" ] || $SUDO rm -f "$policy"
 fi
 
 # Node dependencies of the web pages (MapLibre GL JS, playwright-core), only when the lock changed.

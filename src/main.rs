@@ -25,6 +25,16 @@ struct Cli {
     /// Use this PostgreSQL/PostGIS server instead of the embedded cluster.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Hot-standby replicas of DATABASE_URL for reads that may lag (comma-separated URLs); a
+    /// request that wrote reads its own writes (see the README, "Several nodes").
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_REPLICA_URLS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    database_replica_urls: Vec<String>,
     /// A TOML configuration file (keys: web_dir, holidays_dir, tile_cache_mb, tile_cache, band);
     /// `GRIDMAP_*` variables override it and the flags below override both.
     #[arg(long, global = true, env = "GRIDMAP_CONFIG")]
@@ -361,7 +371,21 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     match cli.command {
         Command::Serve { listen, demo } => {
-            serve(url, &cli.data_dir, &listen, demo.as_deref(), config).await
+            let replicas: Vec<&str> = cli
+                .database_replica_urls
+                .iter()
+                .map(|u| u.trim())
+                .filter(|u| !u.is_empty())
+                .collect();
+            serve(
+                url,
+                &replicas,
+                &cli.data_dir,
+                &listen,
+                demo.as_deref(),
+                config,
+            )
+            .await
         }
         Command::Migrate => {
             with_database(url, &cli.data_dir, |_client| async {
@@ -924,6 +948,7 @@ where
 
 async fn serve(
     url: Option<&str>,
+    replica_urls: &[&str],
     data_dir: &Path,
     listen: &str,
     demo_dir: Option<&Path>,
@@ -932,14 +957,37 @@ async fn serve(
     let opened = store::open::open(url, data_dir, Purpose::Server)
         .await
         .map_err(|e| e.to_string())?;
-    let result = serve_opened(&opened.config, listen, demo_dir, settings).await;
+    let mut replicas = Vec::new();
+    for replica in replica_urls {
+        let config = replica
+            .parse::<tokio_postgres::Config>()
+            .map_err(|e| format!("DATABASE_REPLICA_URLS: {e}"))?;
+        let name = replica_name(&config);
+        replicas.push((
+            name,
+            store::pool(config, POOL_SIZE).map_err(|e| e.to_string())?,
+        ));
+    }
+    let result = serve_opened(&opened.config, replicas, listen, demo_dir, settings).await;
     let closed = opened.close().await.map_err(|e| e.to_string());
     result?;
     closed
 }
 
+/// host:port of a replica's URL, for the log (never its password).
+fn replica_name(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
 async fn serve_opened(
     config: &tokio_postgres::Config,
+    replicas: Vec<(String, deadpool_postgres::Pool)>,
     listen: &str,
     demo_dir: Option<&Path>,
     settings: gridmap::config::Config,
@@ -996,7 +1044,15 @@ async fn serve_opened(
     store::warm(&pool, POOL_SIZE)
         .await
         .map_err(|e| e.to_string())?;
-    let state = AppState::with_config(pool.clone(), settings.clone());
+    let mut state = AppState::with_config(pool.clone(), settings.clone());
+    let probe = if replicas.is_empty() {
+        None
+    } else {
+        let replicas = std::sync::Arc::new(store::replicas::Replicas::new(pool.clone(), replicas));
+        replicas.probe().await;
+        state.replicas = replicas.clone();
+        Some(replicas.spawn_probe())
+    };
     gridmap::app::atlas::reload(&state.pool, &state.atlas)
         .await
         .map_err(|e| e.to_string())?;
@@ -1096,6 +1152,9 @@ async fn serve_opened(
         .await
         .map_err(|e| e.to_string())?;
     follower.abort();
+    if let Some(probe) = probe {
+        probe.abort();
+    }
     calendar_follower.abort();
     live.abort();
     purger.abort();

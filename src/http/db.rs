@@ -20,6 +20,17 @@ impl Db {
     pub async fn get(state: &AppState) -> Result<Db, ApiError> {
         Ok(Db(state.pool.get().await.map_err(StoreError::from)?))
     }
+
+    /// A connection for a read that may lag: a standby that has replayed this request's own
+    /// writes (`reads`), else the primary. Only for requests that write nothing.
+    pub async fn read(state: &AppState) -> Result<Db, ApiError> {
+        let (client, served) = state
+            .replicas
+            .read(super::reads::required_position())
+            .await?;
+        super::reads::record(served);
+        Ok(Db(client))
+    }
 }
 
 impl Deref for Db {
@@ -33,6 +44,25 @@ impl Deref for Db {
 impl DerefMut for Db {
     fn deref_mut(&mut self) -> &mut tokio_postgres::Client {
         &mut self.0
+    }
+}
+
+/// A connection for a read-only request (`Db::read`): lists, statistics, cards.
+pub struct ReadDb(pub Db);
+
+impl Deref for ReadDb {
+    type Target = tokio_postgres::Client;
+
+    fn deref(&self) -> &tokio_postgres::Client {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for ReadDb {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Db::read(state).await.map(ReadDb)
     }
 }
 

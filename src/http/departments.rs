@@ -53,7 +53,7 @@ fn live_payload<'a>(state: &'a AppState) -> impl FnOnce(&IncidentRow) -> Value +
 #[utoipa::path(get, path = "/api/v1/departments", tag = "departments", responses((status = 200, description = "Every department with its categories", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Command, Role::Worker, Role::Department])?;
-    let departments = use_case::list(&*Db::get(&state).await?).await?;
+    let departments = use_case::list(&*Db::read(&state).await?).await?;
     Ok(Json(json!({"departments": departments})))
 }
 
@@ -240,7 +240,7 @@ pub async fn matters(
 ) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Command])?;
     let list = use_case::matters(
-        &*Db::get(&state).await?,
+        &*Db::read(&state).await?,
         query.status.map(MatterStatus::as_str),
     )
     .await?;
@@ -251,7 +251,7 @@ pub async fn matters(
 /// their owning department; no proposer or reviewer names.
 #[utoipa::path(get, path = "/api/v1/public/matters", tag = "public", responses((status = 200, description = "The matters in force", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn public_matters(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let list = use_case::matters(&*Db::get(&state).await?, Some("approved")).await?;
+    let list = use_case::matters(&*Db::read(&state).await?, Some("approved")).await?;
     let matters: Vec<Value> = list
         .iter()
         .map(|m| {
@@ -413,7 +413,7 @@ pub async fn kpis(
         ));
     }
     let (total, mut rows) = use_case::kpis_of(
-        &*Db::get(&state).await?,
+        &*Db::read(&state).await?,
         from,
         to,
         query.period.as_deref(),
@@ -461,6 +461,6 @@ pub async fn kpis(
 pub async fn board(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Command])?;
     let calendar = state.calendar.load_full();
-    let board = use_case::board(&*Db::get(&state).await?, &calendar, Utc::now()).await?;
+    let board = use_case::board(&*Db::read(&state).await?, &calendar, Utc::now()).await?;
     Ok(Json(serde_json::to_value(board).unwrap_or(Value::Null)))
 }

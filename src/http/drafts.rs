@@ -406,7 +406,7 @@ pub async fn revisions(
     State(state): State<AppState>,
     _user: AuthUser,
 ) -> Result<Json<Value>, ApiError> {
-    let list = drafts::revisions(&*Db::get(&state).await?, 200).await?;
+    let list = drafts::revisions(&*Db::read(&state).await?, 200).await?;
     Ok(Json(json!({"revisions": list})))
 }
 
@@ -420,7 +420,7 @@ pub async fn diff(
     let n: i32 = n
         .parse()
         .map_err(|_| ApiError::bad_field("n", format!("revision must be an integer, got {n:?}")))?;
-    Ok(Json(drafts::diff(&*Db::get(&state).await?, n).await?))
+    Ok(Json(drafts::diff(&*Db::read(&state).await?, n).await?))
 }
 
 /// `POST /api/v1/revisions/{n}/revert` `{"message"}`: a new commit that restores revision `n`'s

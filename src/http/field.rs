@@ -555,7 +555,7 @@ pub async fn list(
         }
         filter.limit = l;
     }
-    let rows = use_case::list(&*Db::get(&state).await?, &u, filter).await?;
+    let rows = use_case::list(&*Db::read(&state).await?, &u, filter).await?;
     let incidents: Vec<Value> = shaped(&state, &u, &rows)
         .await?
         .into_iter()
@@ -575,7 +575,7 @@ pub async fn show(
         .require(&[Role::Command, Role::Worker, Role::Planner, Role::Department])?
         .clone();
     let id = parse_id(&id)?;
-    let client = Db::get(&state).await?;
+    let client = Db::read(&state).await?;
     let (row, access, events) = use_case::show(&client, &u, id).await?;
     drop(client);
     let incident = shaped_one(&state, &u, row, access).await?;
@@ -692,7 +692,7 @@ pub async fn stats(
         open_now,
         overdue_now,
     } = use_case::stats(
-        &*Db::get(&state).await?,
+        &*Db::read(&state).await?,
         &state.calendar.load(),
         &use_case::StatsQuery {
             from,

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{AuthUser, ClientAddr};
-use super::db::Db;
+use super::db::{Db, ReadDb};
 use super::error::ApiError;
 use super::field::incident_json;
 use super::json::JsonBody;
@@ -193,7 +193,7 @@ pub async fn sync(
 pub async fn today(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
 ) -> Result<Json<Value>, ApiError> {
     let u = user.require(FIELD)?;
     let atlas = state.atlas.load_full();
@@ -209,7 +209,7 @@ pub async fn today(
 pub async fn households(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
 ) -> Result<Json<Value>, ApiError> {
     let u = user.require(&[Role::Worker])?;
     let atlas = state.atlas.load_full();
@@ -233,7 +233,7 @@ pub struct DayParams {
 #[utoipa::path(get, path = "/api/v1/field/day", tag = "field", params(DayParams), responses((status = 200, description = "The day's summary", body = Object), (status = "4XX", description = "Refused", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn day(
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<DayParams>,
 ) -> Result<Json<Value>, ApiError> {
     let u = user.require(FIELD)?;
@@ -314,7 +314,7 @@ pub async fn patrols(
 #[utoipa::path(get, path = "/api/v1/logs", tag = "field", params(RecordsParams), responses((status = 200, description = "Logs", body = Object), (status = "4XX", description = "Refused", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn logs(
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<RecordsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let (from, to) = days(query.from, query.to, 7)?;
@@ -365,7 +365,7 @@ pub struct ComplianceParams {
 pub async fn compliance(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<ComplianceParams>,
 ) -> Result<Response, ApiError> {
     let u = user.require(&[Role::Command, Role::Worker])?;

@@ -22,6 +22,7 @@ pub mod params;
 pub mod planning;
 pub mod poster;
 pub mod public;
+pub mod reads;
 pub mod registry;
 pub mod residents;
 pub mod teams;
@@ -43,7 +44,10 @@ use crate::atlas::Atlas;
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: writes, and reads that must see the latest state.
     pub pool: Pool,
+    /// Reads that may lag go to a standby when one is configured and caught up (`Db::read`).
+    pub replicas: std::sync::Arc<crate::store::replicas::Replicas>,
     /// The served atlas snapshot; swapped when a revision is committed.
     pub atlas: SharedAtlas,
     /// Vector tiles of the snapshot, cached.
@@ -78,6 +82,7 @@ impl AppState {
     pub fn with_config(pool: Pool, config: crate::config::Config) -> AppState {
         let empty = Atlas::empty();
         AppState {
+            replicas: std::sync::Arc::new(crate::store::replicas::Replicas::none(pool.clone())),
             pool,
             tiles: std::sync::Arc::new(crate::tiles::cache::TileService::configured(
                 &empty,
@@ -394,6 +399,10 @@ pub fn router(state: AppState) -> Router {
                 serde_json::Value::Null,
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            reads::route_reads,
+        ))
         .layer(axum::middleware::from_fn(guard::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -157,7 +157,7 @@ pub async fn list_cells(
         filter.parent = Some(code.to_string());
     }
     filter.as_of = query.as_of.map(check_revision).transpose()?;
-    let client = Db::get(&state).await?;
+    let client = Db::read(&state).await?;
     let mut features = cells::list_features(&client, &filter).await?;
     drop(client);
     if filter.as_of.is_none() {
@@ -190,7 +190,7 @@ pub async fn get_cell(
 ) -> Result<Json<Value>, ApiError> {
     let code = CellCode::parse(&code).map_err(|e| ApiError::bad_field("code", e.to_string()))?;
     let as_of = query.as_of.map(check_revision).transpose()?;
-    let client = Db::get(&state).await?;
+    let client = Db::read(&state).await?;
     if let Some(n) = as_of {
         // As on locate: a revision that does not exist yet is not "the current one".
         let current = store::current_revision(&client).await?;

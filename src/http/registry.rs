@@ -339,7 +339,7 @@ pub async fn counts(
     if u.role == Role::Worker && !cells.iter().all(|c| in_own_cells(&u.cells, c)) {
         return Err(ApiError::Forbidden(vec![Role::Command, Role::Planner]));
     }
-    let client = Db::get(&state).await?;
+    let client = Db::read(&state).await?;
     let general: BTreeSet<String> = reg::categories(&client)
         .await?
         .into_iter()
@@ -421,6 +421,6 @@ pub async fn move_building(
 pub async fn audit(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     user.require(&[Role::Admin])?;
     Ok(Json(
-        json!({"entries": reg::audit_log(&*Db::get(&state).await?, 500).await?}),
+        json!({"entries": reg::audit_log(&*Db::read(&state).await?, 500).await?}),
     ))
 }

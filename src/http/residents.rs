@@ -118,7 +118,7 @@ async fn cached(state: &AppState, code: &str, kind: Kind) -> Result<Bytes, ApiEr
         return Ok(body);
     }
     let generation = state.pages.generation.load(Ordering::Relaxed);
-    let client = Db::get(state).await?;
+    let client = Db::read(state).await?;
     let card = use_case::card(&client, &atlas, code).await?;
     let month = Month::of(chrono::Utc::now());
     let results = use_case::results(&client, &atlas, code, month).await?;
@@ -389,7 +389,7 @@ pub async fn card_json(
     let code = cell_code(&code)?;
     let atlas = state.atlas.load_full();
     Ok(Json(
-        use_case::card(&*Db::get(&state).await?, &atlas, &code).await?,
+        use_case::card(&*Db::read(&state).await?, &atlas, &code).await?,
     ))
 }
 
@@ -413,7 +413,7 @@ async fn published(
 ) -> Result<(PublicResults, Month), ApiError> {
     let (cell, month) = parse_results(query)?;
     let atlas = state.atlas.load_full();
-    let results = use_case::results(&*Db::get(state).await?, &atlas, &cell, month).await?;
+    let results = use_case::results(&*Db::read(state).await?, &atlas, &cell, month).await?;
     Ok((results, month))
 }
 
@@ -594,7 +594,7 @@ pub async fn suggest(
 /// `GET /api/v1/public/categories`: the categories a resident may choose.
 #[utoipa::path(get, path = "/api/v1/public/categories", tag = "public", responses((status = 200, description = "`{\"categories\": [{\"code\", \"name\"}]}`", body = serde_json::Value), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)))]
 pub async fn categories(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let list = use_case::categories(&*Db::get(&state).await?).await?;
+    let list = use_case::categories(&*Db::read(&state).await?).await?;
     let list: Vec<Value> = list
         .into_iter()
         .map(|(code, name)| json!({"code": code, "name": name}))
@@ -625,7 +625,7 @@ async fn tracked(
 ) -> Result<use_case::Tracking, ApiError> {
     state.auth_limiter.admit(addr)?;
     let atlas = state.atlas.load_full();
-    match use_case::track(&*Db::get(state).await?, &atlas, code).await {
+    match use_case::track(&*Db::read(state).await?, &atlas, code).await {
         Err(use_case::PublicError::NotFound(m)) => {
             Err(state.auth_limiter.wrong_guess(addr, ApiError::NotFound(m)))
         }
@@ -716,7 +716,7 @@ pub async fn sign(
     };
     let base = super::base_url(&state, &headers);
     let atlas: Arc<_> = state.atlas.load_full();
-    let pdf = use_case::signs_pdf(&*Db::get(&state).await?, atlas, &code, &base, paper).await?;
+    let pdf = use_case::signs_pdf(&*Db::read(&state).await?, atlas, &code, &base, paper).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{AuthUser, ClientAddr};
-use super::db::Db;
+use super::db::{Db, ReadDb};
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::openapi::ErrorBody;
@@ -96,7 +96,7 @@ pub struct TeamParams {
 pub async fn team(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<TeamParams>,
 ) -> Result<Json<use_case::TeamView>, ApiError> {
     let user = user.require(TEAM)?;
@@ -176,7 +176,7 @@ fn id_of(field: &str, raw: &str) -> Result<i64, ApiError> {
 pub async fn staff(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Path(id): Path<String>,
 ) -> Result<Json<use_case::StaffDetail>, ApiError> {
     let user = user.require(TEAM)?;
@@ -400,7 +400,7 @@ pub struct UnderParams {
 pub async fn violations(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<UnderParams>,
 ) -> Result<Json<Vec<crate::domain::team::Violation>>, ApiError> {
     let user = user.require(TEAM)?;
@@ -549,7 +549,7 @@ pub async fn open_vote(
 #[utoipa::path(get, path = "/api/v1/votes", tag = "teams", responses((status = 200, description = "The votes", body = [crate::store::teams::VoteSummary]), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn votes(
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
 ) -> Result<Json<Vec<crate::store::teams::VoteSummary>>, ApiError> {
     let user = user.require(ADMIN)?;
     Ok(Json(use_case::votes(&client, user).await?))
@@ -561,7 +561,7 @@ pub async fn votes(
 pub async fn tally(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Path(id): Path<String>,
 ) -> Result<Json<use_case::TallyView>, ApiError> {
     let user = user.require(ADMIN)?;
@@ -677,7 +677,7 @@ pub enum ScoreFormat {
 pub async fn scores(
     State(state): State<AppState>,
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<ScoreParams>,
 ) -> Result<Response, ApiError> {
     let user = user.require(TEAM)?;
@@ -807,7 +807,7 @@ pub async fn publish(
 #[utoipa::path(get, path = "/api/v1/publications", tag = "teams", params(UnderParams), responses((status = 200, description = "The publications", body = [crate::store::teams::PublicationRow]), (status = "4XX", description = "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`, details.field naming a bad field", body = ErrorBody), (status = 503, description = "The database is unavailable", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn publications(
     user: AuthUser,
-    client: Db,
+    client: ReadDb,
     Params(query): Params<UnderParams>,
 ) -> Result<Json<Vec<crate::store::teams::PublicationRow>>, ApiError> {
     let user = user.require(TEAM)?;

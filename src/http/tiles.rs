@@ -58,15 +58,22 @@ pub async fn tile(
             "no tiles beyond z{SERVED_MAX_ZOOM} (the TileJSON maxzoom); over-zoom z{SERVED_MAX_ZOOM}"
         )));
     }
-    let service = state.tiles.clone();
-    let atlas = state.atlas.load_full();
-    let cached = tokio::task::spawn_blocking(move || {
-        service.follow(&atlas);
-        service.tile(layer, id)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("tile task failed: {e}")))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let atlas = state.atlas.load();
+    let cached = match state.tiles.hit(atlas.revision, layer, id) {
+        Some(hit) => hit,
+        None => {
+            // Encoding (and following a new revision) is CPU work: off the async threads.
+            let service = state.tiles.clone();
+            let atlas = arc_swap::Guard::into_inner(atlas);
+            tokio::task::spawn_blocking(move || {
+                service.follow(&atlas);
+                service.tile(layer, id)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("tile task failed: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+    };
 
     let mut response = Response::builder()
         .header(ETAG, cached.etag.as_str())

@@ -120,6 +120,54 @@ impl Cluster {
         if self.pgdata().join("PG_VERSION").exists() {
             return Ok(());
         }
+        self.prepare_dirs()?;
+        let pgdata = self.pgdata();
+        self.run(
+            "initdb",
+            &[
+                "-D",
+                path_str(&pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ],
+        )
+    }
+
+    /// Creates the cluster as a hot standby of `primary` (PostgreSQL's `pg_basebackup -R`:
+    /// streaming replication, `standby.signal` written), so `start` runs it as a read-only
+    /// replica that follows the primary. For deployments of several nodes and their tests.
+    pub fn init_standby(&self, primary: &Endpoint) -> Result<(), EmbeddedError> {
+        if self.pgdata().join("PG_VERSION").exists() {
+            return Ok(());
+        }
+        self.prepare_dirs()?;
+        let pgdata = self.pgdata();
+        let port = primary.port.to_string();
+        self.run(
+            "pg_basebackup",
+            &[
+                "-D",
+                path_str(&pgdata),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                SUPERUSER,
+                "-X",
+                "stream",
+                "-R",
+                "--checkpoint=fast",
+            ],
+        )
+    }
+
+    fn prepare_dirs(&self) -> Result<(), EmbeddedError> {
         for dir in [
             self.data_dir().to_path_buf(),
             self.root.clone(),
@@ -136,21 +184,7 @@ impl Cluster {
                 std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(io_err(&dir))?;
             }
         }
-        let pgdata = self.pgdata();
-        self.run(
-            "initdb",
-            &[
-                "-D",
-                path_str(&pgdata),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-instructions",
-            ],
-        )
+        Ok(())
     }
 
     /// The endpoint of the cluster if its postmaster is alive (read from `postmaster.pid`).

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod open;
 pub mod public;
 pub mod registry;
+pub mod replicas;
 pub mod teams;
 pub mod users;
 

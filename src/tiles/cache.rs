@@ -23,12 +23,13 @@ use super::mercator::{BUFFER, EXTENT, TileId};
 use super::source::{TileSource, ZoomRules};
 use crate::atlas::Atlas;
 
-/// One encoded tile, compressed once.
+/// One encoded tile, compressed once. The bytes are `Bytes` so a response shares them instead
+/// of copying (a warm tile is a reference count, not a memcpy).
 #[derive(Debug)]
 pub struct CachedTile {
     /// `None` for an empty tile (HTTP 204).
-    pub raw: Option<Vec<u8>>,
-    pub gzip: Option<Vec<u8>>,
+    pub raw: Option<bytes::Bytes>,
+    pub gzip: Option<bytes::Bytes>,
     pub etag: String,
 }
 
@@ -51,8 +52,8 @@ struct TileBytes;
 
 impl Weighter<(Layer, TileId), Arc<CachedTile>> for TileBytes {
     fn weight(&self, _: &(Layer, TileId), tile: &Arc<CachedTile>) -> u64 {
-        let held = tile.raw.as_ref().map_or(0, Vec::len)
-            + tile.gzip.as_ref().map_or(0, Vec::len)
+        let held = tile.raw.as_ref().map_or(0, bytes::Bytes::len)
+            + tile.gzip.as_ref().map_or(0, bytes::Bytes::len)
             + tile.etag.len();
         held as u64 + ENTRY_OVERHEAD_BYTES
     }
@@ -141,6 +142,16 @@ impl TileService {
         before.saturating_sub(self.cache.len())
     }
 
+    /// The cached tile if the service already follows `revision` and holds it: answered without
+    /// leaving the request's task (no blocking-pool hop), which is most of a warm tile's cost.
+    /// `None` means "call `follow` and `tile` on a blocking thread".
+    pub fn hit(&self, revision: i32, layer: Layer, tile: TileId) -> Option<Arc<CachedTile>> {
+        if !self.caching || self.source.load().revision != revision {
+            return None;
+        }
+        self.cache.get(&(layer, tile))
+    }
+
     /// The tile, from cache or freshly encoded and compressed.
     pub fn tile(&self, layer: Layer, tile: TileId) -> Result<Arc<CachedTile>, TileError> {
         let source = self.source.load_full();
@@ -168,7 +179,11 @@ impl TileService {
             "\"{}\"",
             hex::encode(&Sha256::digest(raw.as_deref().unwrap_or_default())[..12])
         );
-        let entry = Arc::new(CachedTile { raw, gzip, etag });
+        let entry = Arc::new(CachedTile {
+            raw: raw.map(bytes::Bytes::from),
+            gzip: gzip.map(bytes::Bytes::from),
+            etag,
+        });
         if !self.caching {
             return Ok(entry);
         }

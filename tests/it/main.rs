@@ -22,5 +22,6 @@ mod probe;
 mod public_side;
 mod readme;
 mod registry;
+mod replication;
 mod teams;
 mod tiles;

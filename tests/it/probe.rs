@@ -744,8 +744,8 @@ async fn tiles_outside_the_atlas_or_beyond_maxzoom_are_not_encoded_or_cached_and
                 let id = gridmap::tiles::mercator::TileId::new(z, x, y).unwrap();
                 for layer in [gridmap::tiles::Layer::Cells, gridmap::tiles::Layer::Labels] {
                     let t = service.tile(layer, id).unwrap();
-                    served +=
-                        t.raw.as_ref().map_or(0, Vec::len) + t.gzip.as_ref().map_or(0, Vec::len);
+                    served += t.raw.as_ref().map_or(0, |b| b.len())
+                        + t.gzip.as_ref().map_or(0, |b| b.len());
                     let (budget, used) = service.usage();
                     assert!(used <= budget, "{used} > {budget}");
                 }
