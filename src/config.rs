@@ -32,6 +32,11 @@ pub struct Config {
     /// The public address of this deployment (`GRIDMAP_PUBLIC_URL`, e.g. `https://grid.example.cn`),
     /// written into the QR codes of printed cards and slips; unset = the address a request came to.
     pub public_url: Option<String>,
+    /// The balancers in front of this node (`GRIDMAP_TRUSTED_PROXIES`, comma-separated IPs): a
+    /// request from one of them is counted against the address it appended to
+    /// `X-Forwarded-For`, so per-address limits stay per resident behind nginx. Empty: the
+    /// socket's peer is the client, and `X-Forwarded-For` is ignored (anyone can write it).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -45,6 +50,7 @@ impl Default for Config {
             failpoint: None,
             photos_dir: "var/photos".into(),
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -139,6 +145,17 @@ impl Config {
         if let Some(v) = var("GRIDMAP_PUBLIC_URL") {
             config.public_url =
                 Some(public_url(&v).map_err(|e| format!("GRIDMAP_PUBLIC_URL: {e}"))?);
+        }
+        if let Some(v) = var("GRIDMAP_TRUSTED_PROXIES") {
+            config.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse()
+                        .map_err(|_| format!("GRIDMAP_TRUSTED_PROXIES: {p:?} is not an IP address"))
+                })
+                .collect::<Result<_, _>>()?;
         }
         config.failpoint = var("GRIDMAP_FAILPOINT");
         if let Some(dir) = &flags.web_dir {
@@ -282,6 +299,17 @@ mod tests {
         let zero = write("tile_cache_mb = 0\n");
         let e = Config::load(Some(zero.path()), none, &Flags::default()).unwrap_err();
         assert!(e.contains("tile_cache_mb"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_ip_addresses_or_the_start_fails_naming_the_variable() {
+        let ok =
+            |name: &str| (name == "GRIDMAP_TRUSTED_PROXIES").then(|| "127.0.0.1, ::1".to_string());
+        let config = Config::load(None, ok, &Flags::default()).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let bad = |name: &str| (name == "GRIDMAP_TRUSTED_PROXIES").then(|| "nginx".to_string());
+        let error = Config::load(None, bad, &Flags::default()).unwrap_err();
+        assert!(error.contains("GRIDMAP_TRUSTED_PROXIES"), "{error}");
     }
 
     #[test]

@@ -98,22 +98,43 @@ impl Default for AuthLimiter {
     }
 }
 
-/// The client's address (the socket peer); unknown in tests that call the router directly.
-pub fn client_addr(parts_extensions: &axum::http::Extensions) -> IpAddr {
-    parts_extensions
+/// The client's address: the socket peer, or — when the peer is a configured balancer
+/// (`Config::trusted_proxies`) — the address that balancer appended last to `X-Forwarded-For`
+/// (earlier entries are the client's own claims). Unknown in tests that call the router directly.
+pub fn client_addr(parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
+    let peer = parts
+        .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .next_back()
+        .unwrap_or(peer)
 }
 
 /// The client's address as an extractor (never fails).
 pub struct ClientAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(client_addr(&parts.extensions)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(
+            parts,
+            &state.config.trusted_proxies,
+        )))
     }
 }
 
@@ -170,15 +191,51 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?.ok_or(ApiError::Unauthenticated)?;
-        authenticate(state, client_addr(&parts.extensions), &token)
-            .await
-            .map(AuthUser)
+        authenticate(
+            state,
+            client_addr(parts, &state.config.trusted_proxies),
+            &token,
+        )
+        .await
+        .map(AuthUser)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parts_from(peer: &str, forwarded: Option<&str>) -> Parts {
+        let mut builder = axum::http::Request::builder();
+        if let Some(f) = forwarded {
+            builder = builder.header("x-forwarded-for", f);
+        }
+        let (mut parts, ()) = builder.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(SocketAddr::new(peer.parse().unwrap(), 40000)));
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_balancer_and_only_its_own_entry() {
+        let nginx: IpAddr = "127.0.0.1".parse().unwrap();
+        let claimed = Some("6.6.6.6, 203.0.113.7");
+        // Behind the balancer: the address it appended (the last), not the client's claim.
+        assert_eq!(
+            client_addr(&parts_from("127.0.0.1", claimed), &[nginx]),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        // A client talking to the node directly cannot choose its address.
+        assert_eq!(
+            client_addr(&parts_from("198.51.100.2", claimed), &[nginx]),
+            "198.51.100.2".parse::<IpAddr>().unwrap()
+        );
+        // No balancer configured: the header is ignored.
+        assert_eq!(client_addr(&parts_from("127.0.0.1", claimed), &[]), nginx);
+        // A balancer that sent no header: its own address.
+        assert_eq!(client_addr(&parts_from("127.0.0.1", None), &[nginx]), nginx);
+    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {

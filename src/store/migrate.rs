@@ -63,6 +63,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_public",
         include_str!("../../migrations/0014_public.sql"),
     ),
+    (
+        "0015_sibling_guard_at_scale",
+        include_str!("../../migrations/0015_sibling_guard_at_scale.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

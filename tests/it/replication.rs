@@ -43,6 +43,7 @@ fn node(primary: &str, replica: &str, demo: bool) -> (Child, String) {
     let mut child = command
         .env("DATABASE_URL", primary)
         .env("DATABASE_REPLICA_URLS", replica)
+        .env("GRIDMAP_TRUSTED_PROXIES", "127.0.0.1")
         .env("RUST_LOG", "warn")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
@@ -75,19 +76,39 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// nginx in front of the two nodes: a GET that fails on one (refused, reset, 502/503) is retried
-/// on the other; streams are not buffered (SSE).
+/// nginx in front of the two nodes, with the deployment's own site file
+/// (`deploy/nginx-gridmap.conf`) given this test's ports.
 fn nginx(dir: &Path, upstreams: &[&str]) -> (Child, String) {
     let port = free_port();
-    let servers: String = upstreams
-        .iter()
-        .map(|u| {
-            format!(
-                "server {} max_fails=1 fail_timeout=30s;\n",
-                u.trim_start_matches("http://")
-            )
+    let site = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx-gridmap.conf"),
+    )
+    .expect("deploy/nginx-gridmap.conf");
+    let mut servers = upstreams.iter().map(|u| {
+        format!(
+            "server {} max_fails=1 fail_timeout=30s;",
+            u.trim_start_matches("http://")
+        )
+    });
+    let site: String = site
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim();
+            if trimmed.starts_with("server 127.0.0.1:") {
+                servers.next().unwrap_or_default()
+            } else if trimmed == "listen 80;" {
+                format!("listen 127.0.0.1:{port};")
+            } else {
+                line.to_string()
+            }
         })
+        .map(|line| line + "\n")
         .collect();
+    assert!(
+        site.contains(&format!("listen 127.0.0.1:{port};")),
+        "{site}"
+    );
+    std::fs::write(dir.join("gridmap-site.conf"), site).unwrap();
     let user = if unsafe { libc::geteuid() } == 0 {
         "user root root;"
     } else {
@@ -107,23 +128,7 @@ http {{
   fastcgi_temp_path {d}/nginx-fastcgi;
   uwsgi_temp_path {d}/nginx-uwsgi;
   scgi_temp_path {d}/nginx-scgi;
-  upstream gridmap {{
-    {servers}
-    keepalive 16;
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://gridmap;
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-      proxy_set_header Host $host;
-      proxy_connect_timeout 1s;
-      proxy_next_upstream error timeout http_502 http_503;
-      proxy_buffering off;
-      proxy_read_timeout 1h;
-    }}
-  }}
+  include {d}/gridmap-site.conf;
 }}
 "
     );
