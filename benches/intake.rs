@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use gridmap::domain::role::Role;
-use gridmap::store::{self, embedded::Cluster, users};
+use gridmap::store::{self, users};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -31,18 +31,7 @@ const SECONDS: u64 = 30;
 const KILL_AT: Duration = Duration::from_secs(15);
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = Cluster::new(dir.path()).expect("PostgreSQL binaries");
-    let endpoint = cluster.start().expect("cluster starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(run(&endpoint));
-    drop(runtime);
-    cluster.stop().ok();
-    result.expect("bench");
+    support::on_cluster(|endpoint| async move { run(&endpoint).await });
 }
 
 /// What the callback receiver saw: deliveries by id, results by external id.

@@ -15,26 +15,18 @@ use axum::body::Body;
 use axum::http::Request;
 use gridmap::domain::role::Role;
 use gridmap::http::{AppState, router};
-use gridmap::store::{self, embedded::Cluster, migrate, users};
+use gridmap::store::{self, migrate, users};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+#[path = "support/mod.rs"]
+mod support;
 
 const RATE: u64 = 500;
 const SECONDS: u64 = 60;
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = Cluster::new(dir.path()).expect("PostgreSQL binaries");
-    let endpoint = cluster.start().expect("cluster starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(run(&endpoint));
-    drop(runtime);
-    cluster.stop().ok();
-    result.expect("bench");
+    support::on_cluster(|endpoint| async move { run(&endpoint).await });
 }
 
 async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::error::Error>> {

@@ -23,7 +23,7 @@ use gridmap::codec::registry::Kind;
 use gridmap::demo::synthetic::{Spec, geojson};
 use gridmap::domain::role::Role;
 use gridmap::geometry::crs::Crs;
-use gridmap::store::{self, embedded::Cluster, migrate, users};
+use gridmap::store::{self, migrate, users};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -33,18 +33,7 @@ mod support;
 use support::percentile;
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = Cluster::new(dir.path()).expect("PostgreSQL binaries");
-    let endpoint = cluster.start().expect("cluster starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(run(&endpoint));
-    drop(runtime);
-    cluster.stop().ok();
-    result.expect("bench");
+    support::on_cluster(|endpoint| async move { run(&endpoint).await });
 }
 
 /// The resident memory of a process, from /proc (kB).

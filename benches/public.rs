@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridmap::store::{self, embedded::Cluster};
+use gridmap::store;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -23,18 +23,7 @@ const RATE: u64 = 1000;
 const SECONDS: u64 = 20;
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let cluster = Cluster::new(dir.path()).expect("PostgreSQL binaries");
-    let endpoint = cluster.start().expect("cluster starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(run(&endpoint));
-    drop(runtime);
-    cluster.stop().ok();
-    result.expect("bench");
+    support::on_cluster(|endpoint| async move { run(&endpoint).await });
 }
 
 async fn run(endpoint: &store::embedded::Endpoint) -> Result<(), Box<dyn std::error::Error>> {

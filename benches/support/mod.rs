@@ -5,7 +5,31 @@
 
 use std::process::{Child, Command, Stdio};
 
-use gridmap::store::{self, embedded::Endpoint};
+use gridmap::store::{self, embedded::Cluster, embedded::Endpoint};
+
+/// What a bench's body returns.
+pub type BenchResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs `bench` against a private embedded cluster in a temp directory, on a two-thread runtime
+/// (the machine's cores), and stops the cluster on the way out; a bench's error is a panic.
+pub fn on_cluster<F, Fut>(bench: F)
+where
+    F: FnOnce(Endpoint) -> Fut,
+    Fut: std::future::Future<Output = BenchResult>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::new(dir.path()).expect("PostgreSQL binaries");
+    let endpoint = cluster.start().expect("cluster starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let result = runtime.block_on(bench(endpoint));
+    drop(runtime);
+    cluster.stop().ok();
+    result.expect("bench");
+}
 
 /// The `bench` database on `endpoint`, migrated, with the demo loaded: its configuration, a
 /// client on it, and a URL the server binary can take as `DATABASE_URL`.
