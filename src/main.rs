@@ -954,35 +954,16 @@ async fn serve(
     demo_dir: Option<&Path>,
     settings: gridmap::config::Config,
 ) -> Result<(), String> {
+    // Checked before the embedded cluster is leased, so a bad URL leaves nothing running.
+    let replicas = store::replicas::standbys(replica_urls, POOL_SIZE)
+        .map_err(|e| format!("DATABASE_REPLICA_URLS: {e}"))?;
     let opened = store::open::open(url, data_dir, Purpose::Server)
         .await
         .map_err(|e| e.to_string())?;
-    let mut replicas = Vec::new();
-    for replica in replica_urls {
-        let config = replica
-            .parse::<tokio_postgres::Config>()
-            .map_err(|e| format!("DATABASE_REPLICA_URLS: {e}"))?;
-        let name = replica_name(&config);
-        replicas.push((
-            name,
-            store::pool(config, POOL_SIZE).map_err(|e| e.to_string())?,
-        ));
-    }
     let result = serve_opened(&opened.config, replicas, listen, demo_dir, settings).await;
     let closed = opened.close().await.map_err(|e| e.to_string());
     result?;
     closed
-}
-
-/// host:port of a replica's URL, for the log (never its password).
-fn replica_name(config: &tokio_postgres::Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".to_string(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!("{host}:{port}")
 }
 
 async fn serve_opened(

@@ -155,6 +155,23 @@ impl Replicas {
     }
 }
 
+/// Pools for the standbys' URLs (`DATABASE_REPLICA_URLS`), each named host:port for the log —
+/// never with its password. A URL that does not parse is an error before anything connects.
+pub fn standbys(urls: &[&str], max_size: usize) -> StoreResult<Vec<(String, Pool)>> {
+    urls.iter()
+        .map(|url| {
+            let config = url.parse::<tokio_postgres::Config>()?;
+            let host = match config.get_hosts().first() {
+                Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+                Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+                None => "localhost".to_string(),
+            };
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            Ok((format!("{host}:{port}"), super::pool(config, max_size)?))
+        })
+        .collect()
+}
+
 /// The position a server has replayed; a server that is not a standby (promoted, or a primary
 /// named as a replica) has everything it wrote.
 async fn replayed(pool: &Pool) -> StoreResult<u64> {
