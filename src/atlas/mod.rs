@@ -4,6 +4,7 @@ pub mod check;
 pub mod colour;
 pub mod draft;
 pub mod impact;
+mod locator;
 pub mod neighbours;
 pub mod snapshot;
 pub mod topology;

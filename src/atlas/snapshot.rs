@@ -7,6 +7,7 @@ use geo_types::{Coord, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+use super::locator::Locator;
 use crate::domain::cell::{Cell, CellKind};
 use crate::domain::code::CellCode;
 use crate::geometry::point_in::{distance_to_boundary_m, multipolygon_contains};
@@ -36,92 +37,10 @@ pub struct Atlas {
     by_code: HashMap<String, usize>,
     /// One R-tree per level, so a point finds its finest cell first.
     trees: Vec<RTree<Entry>>,
-    /// The hot path of point location: a bucket grid over the finest level's boxes, built from
-    /// the R-tree's entries (one array lookup instead of a tree descent).
-    buckets: Buckets,
+    /// The hot path of point location: buckets over the finest level, rings flat.
+    locator: Locator,
     /// Neighbours and colours, computed on first use (a commit's snapshot swap does not wait).
     topology: std::sync::OnceLock<super::topology::Topology>,
-}
-
-/// Cells (by index) whose boxes touch each bucket of a regular grid.
-struct Buckets {
-    origin: [f64; 2],
-    size: [f64; 2],
-    columns: usize,
-    rows: usize,
-    level: usize,
-    start: Vec<u32>,
-    cells: Vec<u32>,
-}
-
-impl Buckets {
-    fn build(tree: &RTree<Entry>, level: usize) -> Buckets {
-        let count = tree.size().max(1);
-        let envelope = tree.root().envelope();
-        let (lo, hi) = (envelope.lower(), envelope.upper());
-        let (width, height) = ((hi[0] - lo[0]).max(1e-12), (hi[1] - lo[1]).max(1e-12));
-        // About one cell per bucket.
-        let side = ((width * height) / count as f64).sqrt();
-        let columns = ((width / side).ceil() as usize).clamp(1, 4096);
-        let rows = ((height / side).ceil() as usize).clamp(1, 4096);
-        let size = [width / columns as f64, height / rows as f64];
-        let bucket_range = |e: &Entry| {
-            let (l, u) = (e.geom().lower(), e.geom().upper());
-            let c0 = (((l[0] - lo[0]) / size[0]).floor().max(0.0) as usize).min(columns - 1);
-            let c1 = (((u[0] - lo[0]) / size[0]).floor().max(0.0) as usize).min(columns - 1);
-            let r0 = (((l[1] - lo[1]) / size[1]).floor().max(0.0) as usize).min(rows - 1);
-            let r1 = (((u[1] - lo[1]) / size[1]).floor().max(0.0) as usize).min(rows - 1);
-            (c0, c1, r0, r1)
-        };
-        let mut counts = vec![0u32; columns * rows + 1];
-        for e in tree.iter() {
-            let (c0, c1, r0, r1) = bucket_range(e);
-            for r in r0..=r1 {
-                for c in c0..=c1 {
-                    counts[r * columns + c + 1] += 1;
-                }
-            }
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let mut fill = counts.clone();
-        let mut cells = vec![0u32; counts[columns * rows] as usize];
-        for e in tree.iter() {
-            let (c0, c1, r0, r1) = bucket_range(e);
-            for r in r0..=r1 {
-                for c in c0..=c1 {
-                    let slot = &mut fill[r * columns + c];
-                    cells[*slot as usize] = e.data;
-                    *slot += 1;
-                }
-            }
-        }
-        Buckets {
-            origin: lo,
-            size,
-            columns,
-            rows,
-            level,
-            start: counts,
-            cells,
-        }
-    }
-
-    fn candidates(&self, p: Coord<f64>) -> &[u32] {
-        let c = (p.x - self.origin[0]) / self.size[0];
-        let r = (p.y - self.origin[1]) / self.size[1];
-        // The last column/row also holds points exactly on the far edge of the extent.
-        if !(c >= 0.0 && r >= 0.0 && c <= self.columns as f64 && r <= self.rows as f64) {
-            return &[];
-        }
-        let (c, r) = (
-            (c as usize).min(self.columns - 1),
-            (r as usize).min(self.rows - 1),
-        );
-        let b = r * self.columns + c;
-        &self.cells[self.start[b] as usize..self.start[b + 1] as usize]
-    }
 }
 
 /// Where a point fell: the chain from the top level down, and how close the finest cell's
@@ -173,13 +92,18 @@ impl Atlas {
         }
         let trees: Vec<RTree<Entry>> = per_level.into_iter().map(RTree::bulk_load).collect();
         let finest = trees.iter().rposition(|t| t.size() > 0).unwrap_or(0);
-        let buckets = Buckets::build(&trees[finest], finest);
+        let locator = Locator::build(
+            cells
+                .iter()
+                .map(|c| (c.level as usize, c.parent, &c.geometry)),
+            finest,
+        );
         Atlas {
             revision,
             cells,
             by_code,
             trees,
-            buckets,
+            locator,
             topology: std::sync::OnceLock::new(),
         }
     }
@@ -252,14 +176,16 @@ impl Atlas {
 
     /// The finest cell containing `p` (half-open rule, see `geometry::point_in`), or `None`.
     pub fn locate_index(&self, p: Coord<f64>) -> Option<usize> {
-        for &i in self.buckets.candidates(p) {
-            if multipolygon_contains(&self.cells[i as usize].geometry, p) {
-                return Some(i as usize);
-            }
+        match self.locator.locate(p) {
+            Some(hit) => Some(hit.cell),
+            None => self.locate_coarser(p),
         }
-        // Not in the finest level: a coarser cell without children may still hold the point.
+    }
+
+    /// Not in the finest level: a coarser cell without children may still hold the point.
+    fn locate_coarser(&self, p: Coord<f64>) -> Option<usize> {
         let probe = AABB::from_point([p.x, p.y]);
-        for tree in self.trees[..self.buckets.level].iter().rev() {
+        for tree in self.trees[..self.locator.level].iter().rev() {
             for entry in tree.locate_in_envelope_intersecting(&probe) {
                 let i = entry.data as usize;
                 if multipolygon_contains(&self.cells[i].geometry, p) {
@@ -272,11 +198,25 @@ impl Atlas {
 
     /// The chain (top level first) of cells containing `p`.
     pub fn locate(&self, p: Coord<f64>) -> Option<Located<'_>> {
-        let finest = self.locate_index(p)?;
-        let mut chain: Vec<&AtlasCell> = self.chain(&self.cells[finest]).collect();
+        let (finest, parent, boundary_distance_m) = match self.locator.locate(p) {
+            Some(hit) => (
+                hit.cell,
+                hit.parent,
+                self.locator.distance_to_boundary_m(&hit, p),
+            ),
+            None => {
+                let i = self.locate_coarser(p)?;
+                let cell = &self.cells[i];
+                (i, cell.parent, distance_to_boundary_m(&cell.geometry, p))
+            }
+        };
+        // The finest cell's parent came with the hit: its own record is not read here.
+        let mut chain: Vec<&AtlasCell> = Vec::with_capacity(6);
+        chain.push(&self.cells[finest]);
+        chain.extend(parent.into_iter().flat_map(|p| self.chain(&self.cells[p])));
         chain.reverse();
         Some(Located {
-            boundary_distance_m: distance_to_boundary_m(&self.cells[finest].geometry, p),
+            boundary_distance_m,
             chain,
         })
     }

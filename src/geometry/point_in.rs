@@ -20,20 +20,27 @@ use geo_types::{Coord, MultiPolygon, Polygon};
 /// assert!(polygon_contains(&east, on_shared_edge));
 /// ```
 pub fn polygon_contains(polygon: &Polygon<f64>, p: Coord<f64>) -> bool {
+    std::iter::once(polygon.exterior())
+        .chain(polygon.interiors())
+        .fold(false, |inside, ring| inside ^ ring_crosses(&ring.0, p))
+}
+
+/// Whether a ray from `p` to the east crosses `ring` an odd number of times, each edge taken
+/// lower end first (the half-open rule). A polygon holds `p` when its rings' answers XOR to true;
+/// the snapshot's locator runs this on its own flat copy of the rings.
+pub fn ring_crosses(ring: &[Coord<f64>], p: Coord<f64>) -> bool {
     let mut inside = false;
-    for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-        for w in ring.0.windows(2) {
-            let (mut a, mut b) = (w[0], w[1]);
-            if (a.y > p.y) == (b.y > p.y) {
-                continue;
-            }
-            if a.y > b.y {
-                std::mem::swap(&mut a, &mut b);
-            }
-            let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
-            if p.x < x {
-                inside = !inside;
-            }
+    for w in ring.windows(2) {
+        let (mut a, mut b) = (w[0], w[1]);
+        if (a.y > p.y) == (b.y > p.y) {
+            continue;
+        }
+        if a.y > b.y {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let x = a.x + (p.y - a.y) * (b.x - a.x) / (b.y - a.y);
+        if p.x < x {
+            inside = !inside;
         }
     }
     inside
@@ -46,24 +53,31 @@ pub fn multipolygon_contains(shape: &MultiPolygon<f64>, p: Coord<f64>) -> bool {
 /// Distance in metres from `p` to the nearest edge of `shape` (local equirectangular metres;
 /// exact enough within a grid).
 pub fn distance_to_boundary_m(shape: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
+    shape
+        .0
+        .iter()
+        .flat_map(|polygon| std::iter::once(polygon.exterior()).chain(polygon.interiors()))
+        .fold(f64::MAX, |best, ring| best.min(ring_distance_m(&ring.0, p)))
+}
+
+/// Distance in metres from `p` to the nearest edge of one ring (see `distance_to_boundary_m`).
+pub fn ring_distance_m(ring: &[Coord<f64>], p: Coord<f64>) -> f64 {
     let kx = 111_320.0 * p.y.to_radians().cos();
     let ky = 110_574.0;
+    // The nearest edge by squared distance: one square root per ring, not one per edge.
     let mut best = f64::MAX;
-    for polygon in &shape.0 {
-        for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-            for w in ring.0.windows(2) {
-                let (ax, ay) = ((w[0].x - p.x) * kx, (w[0].y - p.y) * ky);
-                let (bx, by) = ((w[1].x - p.x) * kx, (w[1].y - p.y) * ky);
-                let (dx, dy) = (bx - ax, by - ay);
-                let length2 = dx * dx + dy * dy;
-                let t = if length2 > 0.0 {
-                    (-(ax * dx + ay * dy) / length2).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                best = best.min((ax + t * dx).hypot(ay + t * dy));
-            }
-        }
+    for w in ring.windows(2) {
+        let (ax, ay) = ((w[0].x - p.x) * kx, (w[0].y - p.y) * ky);
+        let (bx, by) = ((w[1].x - p.x) * kx, (w[1].y - p.y) * ky);
+        let (dx, dy) = (bx - ax, by - ay);
+        let length2 = dx * dx + dy * dy;
+        let t = if length2 > 0.0 {
+            (-(ax * dx + ay * dy) / length2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (x, y) = (ax + t * dx, ay + t * dy);
+        best = best.min(x * x + y * y);
     }
-    best
+    best.sqrt()
 }
