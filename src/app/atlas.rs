@@ -9,11 +9,27 @@ use crate::atlas::Atlas;
 pub use crate::atlas::SharedAtlas;
 use crate::store::{self, StoreResult};
 
-/// Loads the current revision and swaps it in, unless the served one is already that revision.
+/// Brings the served snapshot to the current revision, unless it is already there: from the
+/// served one plus the cells changed since (`Atlas::apply`, a few rows for a commit), or from
+/// every cell when nothing is served yet or the store went back (a restored backup).
 pub async fn reload(pool: &Pool, atlas: &SharedAtlas) -> StoreResult<i32> {
     let client = pool.get().await?;
     let current = store::current_revision(&client).await?;
-    if atlas.load().revision == current && current != 0 {
+    let served = atlas.load_full();
+    if served.revision == current && current != 0 {
+        return Ok(current);
+    }
+    if served.revision > 0 && served.revision < current {
+        let (put, retired) = store::cells::load_changes(&client, served.revision, current).await?;
+        drop(client);
+        let built = tokio::task::spawn_blocking(move || served.apply(current, put, &retired))
+            .await
+            .map_err(|e| store::StoreError::Refused(format!("atlas build failed: {e}")))?;
+        tracing::info!(
+            "atlas snapshot: revision {current} with {} cells",
+            built.len()
+        );
+        swap_if_newer(atlas, Arc::new(built));
         return Ok(current);
     }
     let (revision, cells) = store::cells::load_current(&client).await?;
@@ -29,6 +45,18 @@ pub async fn reload(pool: &Pool, atlas: &SharedAtlas) -> StoreResult<i32> {
     );
     atlas.store(Arc::new(built));
     Ok(revision)
+}
+
+/// Serves `built` unless a newer revision is already served: a commit's own swap and the
+/// reload its NOTIFY sets off race on the committing node, and the later revision wins.
+pub fn swap_if_newer(atlas: &SharedAtlas, built: Arc<Atlas>) {
+    atlas.rcu(|old| {
+        if old.revision < built.revision {
+            built.clone()
+        } else {
+            old.clone()
+        }
+    });
 }
 
 /// Reloads whenever a revision is announced (and after the listener reconnects).

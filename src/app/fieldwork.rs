@@ -1528,6 +1528,7 @@ pub async fn today(
         .cells()
         .iter()
         .filter(|c| c.level >= 3 && in_own_cells(&user.cells, &c.code))
+        .map(|c| &**c)
         .collect();
     let codes: Vec<String> = grids.iter().map(|c| c.code.clone()).collect();
     let intervals = rules.visit_intervals();

@@ -47,7 +47,6 @@ pub enum PlanningError {
 
 /// Everything a validation or a commit needs to know about a draft over an atlas.
 pub struct Checked {
-    pub view_cells: Vec<Cell>,
     pub report: Report,
     pub impact: Impact,
     /// (building id, new cell) for the buildings that change cell.
@@ -120,7 +119,6 @@ pub async fn check(
         let (impact, buildings, incidents) =
             impact(&atlas, &draft, &view, &buildings, &incidents, &counts, band);
         Checked {
-            view_cells: view.into_cells(),
             report,
             impact,
             buildings,
@@ -207,18 +205,12 @@ pub async fn commit(
             });
         }
     };
-    let cells = checked.view_cells;
-    let built = tokio::task::spawn_blocking(move || Atlas::new(revision, cells))
+    // The new snapshot shares every unchanged cell with the one the draft was checked on.
+    let (put, gone) = (written.clone(), retired.clone());
+    let built = tokio::task::spawn_blocking(move || atlas.apply(revision, put, &gone))
         .await
         .map_err(|e| PlanningError::Internal(format!("atlas build failed: {e}")))?;
-    let built = Arc::new(built);
-    shared.rcu(|old| {
-        if old.revision < revision {
-            built.clone()
-        } else {
-            old.clone()
-        }
-    });
+    crate::app::atlas::swap_if_newer(shared, Arc::new(built));
     Ok(Committed {
         revision,
         written: written.iter().map(|c| c.code.to_string()).collect(),

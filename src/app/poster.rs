@@ -59,6 +59,7 @@ pub async fn assemble(
         .cells()
         .iter()
         .filter(|c| c.parent == Some(village_index))
+        .map(|c| &**c)
         .collect();
     children.sort_by(|a, b| a.code.cmp(&b.code));
     for cell in children {

@@ -23,7 +23,7 @@ pub struct Topology {
 impl Topology {
     /// Pairs the undirected edges of every ring per level: two owners of one edge are neighbours.
     /// Shared vertices are bit-identical in an exact coverage, so edges are keyed by their bits.
-    pub fn of(cells: &[AtlasCell]) -> Topology {
+    pub fn of(cells: &[std::sync::Arc<AtlasCell>]) -> Topology {
         let mut by_edge: HashMap<LevelEdge, Vec<u32>> = HashMap::new();
         for (i, cell) in cells.iter().enumerate() {
             for polygon in &cell.geometry.0 {

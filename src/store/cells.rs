@@ -273,38 +273,78 @@ async fn load_cells(client: &Client, as_of: Option<i32>) -> StoreResult<Vec<Cell
             &[&as_of],
         )
         .await?;
-    let mut cells = Vec::with_capacity(rows.len());
-    for row in rows {
-        let code: String = row.get(0);
-        let bad = |what: &str| StoreError::Refused(format!("stored cell {code} has {what}"));
-        let geometry: geozero::wkb::Decode<geo_types::Geometry<f64>> = row.try_get(5)?;
-        let geometry = match geometry.geometry {
-            Some(geo_types::Geometry::MultiPolygon(m)) => m,
-            Some(geo_types::Geometry::Polygon(p)) => geo_types::MultiPolygon(vec![p]),
-            _ => return Err(bad("no polygonal geometry")),
-        };
-        let kind: String = row.get(3);
-        let level: i16 = row.get(2);
-        let parent: Option<String> = row.get(1);
-        let attributes = match row.get::<_, Value>(6) {
-            Value::Object(map) => map,
-            _ => Default::default(),
-        };
-        cells.push(Cell {
-            code: CellCode::parse(&code).map_err(|e| bad(&e.to_string()))?,
-            parent: parent
-                .as_deref()
-                .map(CellCode::parse)
-                .transpose()
-                .map_err(|e| bad(&e.to_string()))?,
-            level: level as u8,
-            kind: CellKind::parse(&kind).ok_or_else(|| bad("an unknown kind"))?,
-            name: row.get(4),
-            geometry,
-            attributes,
-        });
-    }
-    Ok(cells)
+    rows.iter().map(cell_of_row).collect()
+}
+
+/// What changed from revision `since` to revision `to`: the cells of `to` written after `since`
+/// (new codes and rewritten ones), and the codes of `since` that `to` no longer has. Both are
+/// read as of `to`, so a commit landing meanwhile does not leak in. This is what a server
+/// applies to the snapshot it serves when it hears of a commit, instead of reloading every cell.
+pub async fn load_changes(
+    client: &Client,
+    since: i32,
+    to: i32,
+) -> StoreResult<(Vec<Cell>, Vec<String>)> {
+    let rows = client
+        .query(
+            "SELECT code, parent_code, level, kind, name, geom, attributes
+             FROM cells WHERE valid_from > $1 AND valid_from <= $2
+               AND (valid_to IS NULL OR valid_to > $2)
+             ORDER BY level, code",
+            &[&since, &to],
+        )
+        .await?;
+    let put = rows
+        .iter()
+        .map(cell_of_row)
+        .collect::<StoreResult<Vec<Cell>>>()?;
+    let retired = client
+        .query(
+            "SELECT DISTINCT old.code FROM cells old
+             WHERE old.valid_to > $1 AND old.valid_to <= $2 AND old.valid_from <= $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM cells now WHERE now.code = old.code
+                     AND now.valid_from <= $2 AND (now.valid_to IS NULL OR now.valid_to > $2))
+             ORDER BY 1",
+            &[&since, &to],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    Ok((put, retired))
+}
+
+/// A stored row (`code, parent_code, level, kind, name, geom, attributes`) as a `Cell`.
+fn cell_of_row(row: &tokio_postgres::Row) -> StoreResult<Cell> {
+    let code: String = row.get(0);
+    let bad = |what: &str| StoreError::Refused(format!("stored cell {code} has {what}"));
+    let geometry: geozero::wkb::Decode<geo_types::Geometry<f64>> = row.try_get(5)?;
+    let geometry = match geometry.geometry {
+        Some(geo_types::Geometry::MultiPolygon(m)) => m,
+        Some(geo_types::Geometry::Polygon(p)) => geo_types::MultiPolygon(vec![p]),
+        _ => return Err(bad("no polygonal geometry")),
+    };
+    let kind: String = row.get(3);
+    let level: i16 = row.get(2);
+    let parent: Option<String> = row.get(1);
+    let attributes = match row.get::<_, Value>(6) {
+        Value::Object(map) => map,
+        _ => Default::default(),
+    };
+    Ok(Cell {
+        code: CellCode::parse(&code).map_err(|e| bad(&e.to_string()))?,
+        parent: parent
+            .as_deref()
+            .map(CellCode::parse)
+            .transpose()
+            .map_err(|e| bad(&e.to_string()))?,
+        level: level as u8,
+        kind: CellKind::parse(&kind).ok_or_else(|| bad("an unknown kind"))?,
+        name: row.get(4),
+        geometry,
+        attributes,
+    })
 }
 
 /// Number of current cells per level, for start-up logs and checks.

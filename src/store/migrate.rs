@@ -67,6 +67,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_sibling_guard_at_scale",
         include_str!("../../migrations/0015_sibling_guard_at_scale.sql"),
     ),
+    (
+        "0016_cells_by_revision",
+        include_str!("../../migrations/0016_cells_by_revision.sql"),
+    ),
 ];
 
 /// Serialises concurrent migrators (two nodes starting at once) on one advisory lock.

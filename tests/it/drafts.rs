@@ -5,7 +5,11 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use gridmap::atlas::{Atlas, SharedAtlas};
 
 use axum::http::StatusCode;
 use geo::{BooleanOps, Centroid, InteriorPoint};
@@ -222,6 +226,7 @@ async fn assert_buildings_agree_with_postgis(db: &TestDb, codes: &[&str]) {
 async fn a_valid_redraw_commits_and_changes_locate_answers_tile_etags_and_buildings() {
     let db = demo_db().await;
     let (app, state) = app_with_atlas(&db).await;
+    let first = state.atlas.load_full();
     let token = planner(&db, "规划甲").await;
     let s = shared_vertex(&app, &token, "520328004016").await;
     let centre = s.a_shape.centroid().unwrap().0;
@@ -274,6 +279,7 @@ async fn a_valid_redraw_commits_and_changes_locate_answers_tile_etags_and_buildi
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["revision"], 2);
     assert_eq!(state.atlas.load().revision, 2, "the snapshot was swapped");
+    assert_another_node_agrees(&state, first).await;
     assert_eq!(locate(&app, probe, None).await.last().unwrap(), &s.b);
     assert_eq!(
         locate(&app, probe, Some(1)).await.last().unwrap(),
@@ -609,10 +615,55 @@ async fn staff_of(db: &TestDb, code: &str) -> i64 {
         .get(0)
 }
 
+/// Another node, serving `before` when it hears of the commits, applies only the rows that
+/// changed: what it then serves equals the committing node's snapshot and one loaded whole —
+/// the same cells in the same order, the same parents, colours and locate answers.
+async fn assert_another_node_agrees(state: &gridmap::http::AppState, before: Arc<Atlas>) {
+    let from = before.revision;
+    let other: SharedAtlas = Arc::new(ArcSwap::from(before));
+    let whole: SharedAtlas = Arc::new(ArcSwap::from_pointee(Atlas::empty()));
+    for node in [&other, &whole] {
+        gridmap::app::atlas::reload(&state.pool, node)
+            .await
+            .unwrap();
+    }
+    let (other, whole, ours) = (
+        other.load_full(),
+        whole.load_full(),
+        state.atlas.load_full(),
+    );
+    assert!(other.revision > from, "the other node moved on from {from}");
+    for atlas in [&other, &ours] {
+        assert_eq!(atlas.revision, whole.revision);
+        assert_eq!(atlas.len(), whole.len());
+        for (i, (a, b)) in atlas.cells().iter().zip(whole.cells()).enumerate() {
+            assert_eq!(a.code, b.code, "cell {i}");
+            assert_eq!(
+                (&a.name, a.parent, &a.geometry),
+                (&b.name, b.parent, &b.geometry)
+            );
+            assert_eq!(
+                atlas.colour_of(i),
+                whole.colour_of(i),
+                "colour of {}",
+                a.code
+            );
+        }
+        for cell in whole.cells().iter().filter(|c| c.level >= 3) {
+            let p = cell.geometry.interior_point().unwrap().0;
+            assert_eq!(
+                atlas.locate_index(p).map(|i| &atlas.cells()[i].code),
+                Some(&cell.code)
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn split_and_merge_record_lineage_new_codes_and_keep_old_answers_as_of() {
     let db = demo_db().await;
     let (app, state) = app_with_atlas(&db).await;
+    let first = state.atlas.load_full();
     let token = planner(&db, "规划己").await;
     let s = shared_vertex(&app, &token, "520328004016").await;
     let grid = s.a.clone();
@@ -671,6 +722,7 @@ async fn split_and_merge_record_lineage_new_codes_and_keep_old_answers_as_of() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["lineage"].as_array().unwrap().len(), 2);
+    assert_another_node_agrees(&state, first.clone()).await;
     let (status, _, _) = send(&app, "GET", &format!("/api/v1/cells/{grid}"), &token, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the split grid is retired");
     let (status, _, _) = send(
@@ -750,6 +802,8 @@ async fn split_and_merge_record_lineage_new_codes_and_keep_old_answers_as_of() {
     assert_eq!(body["revision"], 4);
     assert_eq!(state.atlas.load().revision, 4);
     assert_eq!(locate(&app, probe, None).await.last().unwrap(), &grid);
+    // Three commits at once: a split, a merge and a revert.
+    assert_another_node_agrees(&state, first).await;
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             .collect();
     files.sort();
     assert_eq!(
-        files[..15],
+        files[..16],
         [
             "0001_schema",
             "0002_sibling_overlap_guard",
@@ -37,7 +37,8 @@ async fn migrations_apply_to_an_empty_database_and_rerun_as_no_ops() {
             "0012_departments",
             "0013_live_order",
             "0014_public",
-            "0015_sibling_guard_at_scale"
+            "0015_sibling_guard_at_scale",
+            "0016_cells_by_revision"
         ]
     );
     assert_eq!(first, files);
