@@ -1063,6 +1063,7 @@ async fn serve_opened(
     let follower =
         gridmap::app::atlas::follow_revisions(config.clone(), pool.clone(), state.atlas.clone());
     let live = state.live.follow(config.clone(), pool.clone());
+    let warmer = warm_each_revision(state.atlas.clone(), state.tiles.clone());
     // Tracks and visit positions are personal data: deleted hourly once past their retention.
     let purge_pool = pool.clone();
     let purger = tokio::spawn(async move {
@@ -1133,6 +1134,7 @@ async fn serve_opened(
         .await
         .map_err(|e| e.to_string())?;
     follower.abort();
+    warmer.abort();
     if let Some(probe) = probe {
         probe.abort();
     }
@@ -1147,6 +1149,34 @@ async fn serve_opened(
 
 /// The server's database connections (PostgreSQL's default allows 100 across every node).
 const POOL_SIZE: usize = 16;
+
+/// Computes a new snapshot's topology and tile source as soon as it is served (at start-up and
+/// after every commit, ours or another node's), so the first tile requests after it do not wait
+/// on that work: at a province's 200,000 cells it takes seconds. Polls the served revision,
+/// which sees every swap, whoever made it.
+fn warm_each_revision(
+    atlas: gridmap::atlas::SharedAtlas,
+    tiles: std::sync::Arc<gridmap::tiles::cache::TileService>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut warmed = None;
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
+        loop {
+            every.tick().await;
+            let served = atlas.load_full();
+            if warmed == Some(served.revision) || served.is_empty() {
+                continue;
+            }
+            warmed = Some(served.revision);
+            let (tiles, atlas) = (tiles.clone(), atlas.clone());
+            let _ = tokio::task::spawn_blocking(move || {
+                served.topology();
+                tiles.follow_served(&atlas);
+            })
+            .await;
+        }
+    })
+}
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

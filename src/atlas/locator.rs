@@ -12,11 +12,9 @@ use geo_types::{Coord, MultiPolygon};
 
 use crate::geometry::point_in::{ring_crosses, ring_distance_m};
 
-/// One polygon of a cell, as a bucket holds it (64 bytes, one cache line): its box, its
-/// exterior as a range of `Locator::coords`, its holes as a run of `Locator::holes`, and the
-/// cell's parent, so neither the chain nor the distance needs another lookup in the usual case.
+/// One polygon of a cell, in full: its box, its exterior as a range of `Locator::coords`, its
+/// holes as a run of `Locator::holes`, the cell's parent and where the cell's other pieces are.
 #[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
 struct Polygon {
     min: [f64; 2],
     max: [f64; 2],
@@ -31,11 +29,46 @@ struct Polygon {
     first_sibling: u32,
 }
 
+/// A polygon as a bucket holds it, in half a cache line: its box rounded outwards to `f32` (only
+/// a filter: a point outside it is outside the polygon), and for the usual polygon — one piece of
+/// its cell, no holes — its exterior's range inline. Anything else says `len == COMPLEX` and
+/// names its full record in `polygons`.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+struct Entry {
+    min: [f32; 2],
+    max: [f32; 2],
+    cell: u32,
+    parent: u32,
+    /// The exterior's first coordinate, or (when `len == COMPLEX`) the index in `polygons`.
+    start: u32,
+    len: u16,
+}
+
+const COMPLEX: u16 = u16::MAX;
+
+/// The nearest `f32` at or below `v`, and at or above it.
+fn f32_down(v: f64) -> f32 {
+    let f = v as f32;
+    if f as f64 > v { f.next_down() } else { f }
+}
+
+fn f32_up(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v { f.next_up() } else { f }
+}
+
 /// The polygon a point fell in.
 pub(super) struct Hit<'a> {
     pub(super) cell: usize,
     pub(super) parent: Option<usize>,
-    polygon: &'a Polygon,
+    shape: Shape<'a>,
+}
+
+/// The cell's whole boundary when it is one ring, else the polygon's full record.
+enum Shape<'a> {
+    Ring(&'a [Coord<f64>]),
+    Full(&'a Polygon),
 }
 
 /// Buckets over the boxes of the finest level's polygons, and those polygons' rings, flat.
@@ -46,9 +79,9 @@ pub(super) struct Locator {
     rows: usize,
     /// The level it covers (coarser cells are found through the R-trees).
     pub(super) level: usize,
-    /// Bucket `b`'s candidates are `entries[start[b]..start[b + 1]]`: copies of `polygons`.
+    /// Bucket `b`'s candidates are `entries[start[b]..start[b + 1]]`.
     start: Vec<u32>,
-    entries: Vec<Polygon>,
+    entries: Vec<Entry>,
     /// Every polygon once, in cell order.
     polygons: Vec<Polygon>,
     /// Holes as ranges of `coords`.
@@ -147,16 +180,43 @@ impl Locator {
             start[i] += start[i - 1];
         }
         let mut fill = start.clone();
-        let mut entries = Vec::new();
-        if let Some(first) = polygons.first() {
-            entries = vec![*first; start[columns * rows] as usize];
-        }
-        for p in &polygons {
+        let mut entries = vec![
+            Entry {
+                min: [0.0; 2],
+                max: [0.0; 2],
+                cell: 0,
+                parent: 0,
+                start: 0,
+                len: 0,
+            };
+            start[columns * rows] as usize
+        ];
+        for (i, p) in polygons.iter().enumerate() {
+            let simple = p.holes == 0 && p.siblings == 1;
+            let len = p.exterior[1] - p.exterior[0];
+            let entry = match u16::try_from(len) {
+                Ok(len) if simple && len != COMPLEX => Entry {
+                    min: [f32_down(p.min[0]), f32_down(p.min[1])],
+                    max: [f32_up(p.max[0]), f32_up(p.max[1])],
+                    cell: p.cell,
+                    parent: p.parent,
+                    start: p.exterior[0],
+                    len,
+                },
+                _ => Entry {
+                    min: [f32_down(p.min[0]), f32_down(p.min[1])],
+                    max: [f32_up(p.max[0]), f32_up(p.max[1])],
+                    cell: p.cell,
+                    parent: p.parent,
+                    start: i as u32,
+                    len: COMPLEX,
+                },
+            };
             let (c0, c1, r0, r1) = range(p);
             for r in r0..=r1 {
                 for c in c0..=c1 {
                     let slot = &mut fill[r * columns + c];
-                    entries[*slot as usize] = *p;
+                    entries[*slot as usize] = entry;
                     *slot += 1;
                 }
             }
@@ -211,15 +271,31 @@ impl Locator {
             (r as usize).min(self.rows - 1),
         );
         let b = r * self.columns + c;
-        self.entries[self.start[b] as usize..self.start[b + 1] as usize]
-            .iter()
-            .filter(|e| p.x >= e.min[0] && p.x <= e.max[0] && p.y >= e.min[1] && p.y <= e.max[1])
-            .find(|polygon| self.holds(polygon, p))
-            .map(|polygon| Hit {
-                cell: polygon.cell as usize,
-                parent: (polygon.parent != u32::MAX).then_some(polygon.parent as usize),
-                polygon,
-            })
+        let (x, y) = (p.x, p.y);
+        for e in &self.entries[self.start[b] as usize..self.start[b + 1] as usize] {
+            if x < e.min[0] as f64
+                || x > e.max[0] as f64
+                || y < e.min[1] as f64
+                || y > e.max[1] as f64
+            {
+                continue;
+            }
+            let hit = if e.len == COMPLEX {
+                let polygon = &self.polygons[e.start as usize];
+                self.holds(polygon, p).then_some(Shape::Full(polygon))
+            } else {
+                let ring = &self.coords[e.start as usize..e.start as usize + e.len as usize];
+                ring_crosses(ring, p).then_some(Shape::Ring(ring))
+            };
+            if let Some(shape) = hit {
+                return Some(Hit {
+                    cell: e.cell as usize,
+                    parent: (e.parent != u32::MAX).then_some(e.parent as usize),
+                    shape,
+                });
+            }
+        }
+        None
     }
 
     /// Distance in metres from `p` to the boundary of the cell it fell in.
@@ -228,11 +304,15 @@ impl Locator {
             self.rings(polygon)
                 .fold(f64::MAX, |best, ring| best.min(ring_distance_m(ring, p)))
         };
-        if hit.polygon.siblings == 1 {
-            return distance(hit.polygon);
+        let polygon = match hit.shape {
+            Shape::Ring(ring) => return ring_distance_m(ring, p),
+            Shape::Full(polygon) => polygon,
+        };
+        if polygon.siblings == 1 {
+            return distance(polygon);
         }
-        let first = hit.polygon.first_sibling as usize;
-        self.polygons[first..first + hit.polygon.siblings as usize]
+        let first = polygon.first_sibling as usize;
+        self.polygons[first..first + polygon.siblings as usize]
             .iter()
             .map(distance)
             .fold(f64::MAX, f64::min)

@@ -9,7 +9,7 @@ pub mod neighbours;
 pub mod snapshot;
 pub mod topology;
 
-pub use snapshot::{Atlas, AtlasCell, Located};
+pub use snapshot::{Atlas, AtlasCell, Located, Shapes};
 
 /// A point within this distance of a cell's border is answered with `near_boundary_m` (by locate
 /// and by an incident report): the caller may want to check which side it is on.

@@ -107,11 +107,22 @@ pub struct Atlas {
     topology: Arc<OnceLock<super::topology::Topology>>,
 }
 
+/// See `Atlas::shapes`: compared by identity, never by value.
+#[derive(Clone)]
+pub struct Shapes(Arc<Locator>, Arc<OnceLock<super::topology::Topology>>);
+
+impl PartialEq for Shapes {
+    fn eq(&self, other: &Shapes) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) && Arc::ptr_eq(&self.1, &other.1)
+    }
+}
+
 /// Where a point fell: the chain from the top level down, and how close the finest cell's
 /// boundary is.
 #[derive(Debug, Clone)]
 pub struct Located<'a> {
-    pub chain: Vec<&'a AtlasCell>,
+    /// Inline for up to six levels (a province has five): no allocation per point located.
+    pub chain: smallvec::SmallVec<[&'a AtlasCell; 6]>,
     pub boundary_distance_m: f64,
 }
 
@@ -205,6 +216,14 @@ impl Atlas {
         }
     }
 
+    /// What the snapshot's shapes are, as an identity: two snapshots with equal `Shapes` have
+    /// the same codes in the same order with the same geometry and colours (one was applied from
+    /// the other, or both from a third, without moving a boundary). The tile source uses it to
+    /// keep every projected, simplified shape across a commit that renames.
+    pub fn shapes(&self) -> Shapes {
+        Shapes(self.locator.clone(), self.topology.clone())
+    }
+
     /// Which cells share an edge and the colour index, once per snapshot.
     pub fn topology(&self) -> &super::topology::Topology {
         self.topology
@@ -294,7 +313,7 @@ impl Atlas {
             }
         };
         // The finest cell's parent came with the hit: its own record is not read here.
-        let mut chain: Vec<&AtlasCell> = Vec::with_capacity(6);
+        let mut chain = smallvec::SmallVec::<[&AtlasCell; 6]>::new();
         chain.push(&*self.cells[finest]);
         chain.extend(parent.into_iter().flat_map(|p| self.chain(&self.cells[p])));
         chain.reverse();

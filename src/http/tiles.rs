@@ -64,9 +64,10 @@ pub async fn tile(
         None => {
             // Encoding (and following a new revision) is CPU work: off the async threads.
             let service = state.tiles.clone();
-            let atlas = arc_swap::Guard::into_inner(atlas);
+            let served = state.atlas.clone();
+            drop(atlas);
             tokio::task::spawn_blocking(move || {
-                service.follow(&atlas);
+                service.follow_served(&served);
                 service.tile(layer, id)
             })
             .await

@@ -125,12 +125,33 @@ impl TileService {
             return 0;
         }
         let _guard = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        self.follow_locked(atlas)
+    }
+
+    /// Brings the tile source to the snapshot served *now*, read under the rebuild lock: a
+    /// request that loaded the atlas just before a swap, then waited for the lock, must not
+    /// take the source back to the older revision the warmer has already left.
+    pub fn follow_served(&self, atlas: &crate::atlas::SharedAtlas) -> usize {
+        if self.source.load().revision == atlas.load().revision {
+            return 0;
+        }
+        let _guard = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
+        self.follow_locked(&atlas.load_full())
+    }
+
+    fn follow_locked(&self, atlas: &Atlas) -> usize {
         let old = self.source.load_full();
         if old.revision == atlas.revision {
             return 0;
         }
-        let new = TileSource::new(atlas, self.rules);
-        let changed = changed_boxes(&old, &new);
+        let (new, changed) = match old.renamed(atlas) {
+            Some(renamed) => renamed,
+            None => {
+                let new = TileSource::new(atlas, self.rules);
+                let changed = changed_boxes(&old, &new);
+                (new, changed)
+            }
+        };
         self.source.store(Arc::new(new));
         let before = self.cache.len();
         self.cache.retain(|(_, tile), _| {
@@ -206,9 +227,9 @@ fn padded(tile: TileId) -> [f64; 4] {
 /// Boxes of every cell added, removed or changed between two sources (old and new extent).
 fn changed_boxes(old: &TileSource, new: &TileSource) -> Vec<[f64; 4]> {
     let old_cells: HashMap<&str, &super::source::TileCell> =
-        old.cells.iter().map(|c| (c.code.as_str(), c)).collect();
+        old.cells.iter().map(|c| (c.code.as_str(), &**c)).collect();
     let new_cells: HashMap<&str, &super::source::TileCell> =
-        new.cells.iter().map(|c| (c.code.as_str(), c)).collect();
+        new.cells.iter().map(|c| (c.code.as_str(), &**c)).collect();
     let mut boxes = Vec::new();
     for (code, cell) in &new_cells {
         match old_cells.get(code) {

@@ -2,7 +2,7 @@
 //! Web Mercator, their boxes in an R-tree, label points and colour indexes.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use geo::BoundingRect;
 use geo::orient::{Direction, Orient};
@@ -13,7 +13,7 @@ use rstar::{AABB, RTree};
 use super::label::pole_of_inaccessibility;
 use super::mercator::{HALF_WORLD_M, MAX_ZOOM, project};
 use super::simplify::simplify_coverage;
-use crate::atlas::Atlas;
+use crate::atlas::{Atlas, AtlasCell, Shapes};
 
 /// Which level the `cells` and `labels` layers show at a zoom (configurable).
 #[derive(Debug, Clone, Copy)]
@@ -65,11 +65,18 @@ pub struct TileCell {
 pub struct TileSource {
     pub revision: i32,
     pub rules: ZoomRules,
-    pub cells: Vec<TileCell>,
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
-    /// Shapes of each (zoom, level) simplified without cracks, computed on first use.
-    simplified: Vec<OnceLock<HashMap<usize, MultiPolygon<f64>>>>,
+    /// By atlas index; shared with the previous source for the cells a commit left alone.
+    pub cells: Vec<Arc<TileCell>>,
+    /// The atlas cells these were made from, to tell which ones the next revision replaced.
+    from: Vec<Arc<AtlasCell>>,
+    shapes: Shapes,
+    tree: Arc<Tree>,
+    /// Shapes of each (zoom, level) simplified without cracks, computed on first use, and
+    /// shared with the next source while no boundary moves.
+    simplified: Arc<Vec<OnceLock<HashMap<usize, MultiPolygon<f64>>>>>,
 }
+
+type Tree = RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>;
 
 /// Levels 0..=4 for each zoom 0..=MAX_ZOOM.
 const LEVELS: usize = 5;
@@ -81,7 +88,7 @@ impl TileSource {
         let cells = atlas.cells();
         let colours = &atlas.topology().colours;
 
-        let tile_cells: Vec<TileCell> = cells
+        let tile_cells: Vec<Arc<TileCell>> = cells
             .iter()
             .enumerate()
             .map(|(i, cell)| {
@@ -106,7 +113,7 @@ impl TileSource {
                     .bounding_rect()
                     .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
                     .unwrap_or([0.0; 4]);
-                TileCell {
+                Arc::new(TileCell {
                     index: i,
                     code: cell.code.clone(),
                     name: cell.name.clone(),
@@ -117,7 +124,7 @@ impl TileSource {
                     label,
                     colour: colours[i],
                     bbox,
-                }
+                })
             })
             .collect();
         let tree = RTree::bulk_load(
@@ -136,11 +143,53 @@ impl TileSource {
             revision: atlas.revision,
             rules,
             cells: tile_cells,
-            tree,
-            simplified: (0..(MAX_ZOOM as usize + 1) * LEVELS)
-                .map(|_| OnceLock::new())
-                .collect(),
+            from: cells.to_vec(),
+            shapes: atlas.shapes(),
+            tree: Arc::new(tree),
+            simplified: Arc::new(
+                (0..(MAX_ZOOM as usize + 1) * LEVELS)
+                    .map(|_| OnceLock::new())
+                    .collect(),
+            ),
         }
+    }
+
+    /// The source for `atlas` made from this one when no boundary moved between them (see
+    /// `Atlas::shapes`): only the replaced cells are made again, from their old shapes, and the
+    /// boxes of those cells are returned (the cached tiles to drop). `None` when a boundary
+    /// moved or a code came or went: build anew.
+    pub fn renamed(&self, atlas: &Atlas) -> Option<(TileSource, Vec<[f64; 4]>)> {
+        if atlas.shapes() != self.shapes || atlas.len() != self.cells.len() {
+            return None;
+        }
+        let mut changed = Vec::new();
+        let cells: Vec<Arc<TileCell>> = atlas
+            .cells()
+            .iter()
+            .zip(&self.from)
+            .zip(&self.cells)
+            .map(|((now, before), tile)| {
+                if Arc::ptr_eq(now, before) {
+                    return tile.clone();
+                }
+                changed.push(tile.bbox);
+                Arc::new(TileCell {
+                    name: now.name.clone(),
+                    kind: now.kind.clone(),
+                    ..(**tile).clone()
+                })
+            })
+            .collect();
+        let source = TileSource {
+            revision: atlas.revision,
+            rules: self.rules,
+            cells,
+            from: atlas.cells().to_vec(),
+            shapes: self.shapes.clone(),
+            tree: self.tree.clone(),
+            simplified: self.simplified.clone(),
+        };
+        Some((source, changed))
     }
 
     /// The shape of cell `index` as drawn at zoom `z`: simplified to a tile unit, with every border
@@ -178,7 +227,7 @@ impl TileSource {
                 [bounds[0], bounds[1]],
                 [bounds[2], bounds[3]],
             ))
-            .map(|e| &self.cells[e.data])
+            .map(|e| &*self.cells[e.data])
     }
 
     /// The box of every cell (west, south, east, north in Web Mercator); `None` when empty.

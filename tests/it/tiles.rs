@@ -284,6 +284,7 @@ async fn a_new_revision_changes_the_etag_of_affected_tiles_only() {
     let etag = |h: &axum::http::HeaderMap| h["etag"].to_str().unwrap().to_string();
     let (_, h1, _) = get(&app, &touched, &[]).await;
     let (_, h2, _) = get(&app, &far, &[]).await;
+    let before = state.tiles.source();
 
     // Rename the grid in a new revision.
     let mut client = db.client().await;
@@ -312,6 +313,18 @@ async fn a_new_revision_changes_the_etag_of_affected_tiles_only() {
 
     let (_, h1b, body) = get(&app, &touched, &[]).await;
     let (_, h2b, _) = get(&app, &far, &[]).await;
+    // A rename moves no boundary: the new source keeps every other cell's projected shape.
+    let after = state.tiles.source();
+    assert_eq!((before.revision, after.revision), (1, 2));
+    for (old, new) in before.cells.iter().zip(&after.cells) {
+        assert_eq!(old.code, new.code);
+        assert_eq!(
+            std::sync::Arc::ptr_eq(old, new),
+            new.code != "520328101200004",
+            "{}",
+            new.code
+        );
+    }
     assert_ne!(etag(&h1), etag(&h1b), "the renamed grid's tile must change");
     assert!(String::from_utf8_lossy(&body).contains("马义村第4网格（新）"));
     assert_eq!(
