@@ -73,8 +73,11 @@ pub struct TileSource {
     tree: Arc<Tree>,
     /// Shapes of each (zoom, level) simplified without cracks, computed on first use, and
     /// shared with the next source while no boundary moves.
-    simplified: Arc<Vec<OnceLock<HashMap<usize, MultiPolygon<f64>>>>>,
+    simplified: Arc<Vec<Simplified>>,
 }
+
+/// One (zoom, level)'s simplified shapes by cell index, made on first use.
+type Simplified = OnceLock<HashMap<usize, MultiPolygon<f64>>>;
 
 type Tree = RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>;
 
